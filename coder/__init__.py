@@ -1,0 +1,18 @@
+"""Entropy coding: probabilities to integer frequencies, and range coding with constriction.
+
+This package knows nothing about models, files or containers. It turns a probability
+vector into an exact integer frequency table (``quantize``) and moves symbols in and out
+of a 32-bit-word range-coded bitstream (``range``).
+"""
+
+from lmzip.coder.quantize import PRECISION, TOTAL, quantize_probabilities, quantize_logits
+from lmzip.coder.range import RangeDecoder, RangeEncoder
+
+__all__ = [
+    "PRECISION",
+    "TOTAL",
+    "quantize_probabilities",
+    "quantize_logits",
+    "RangeEncoder",
+    "RangeDecoder",
+]

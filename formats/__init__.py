@@ -1,0 +1,37 @@
+"""The lmzip container (format v1) and the lmzip error hierarchy."""
+
+from lmzip.formats.container import (
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    MAGIC,
+    Chunk,
+    ChunkInfo,
+    Index,
+    Method,
+    encode_chunk,
+    encode_header,
+    encode_trailer,
+    iter_chunks,
+    read_header,
+    read_index,
+    xxh64,
+)
+from lmzip.formats.errors import (
+    CorruptChunkError,
+    CorruptError,
+    FormatError,
+    LmzipError,
+    ModelError,
+    ModelMismatchError,
+    NotLmzipError,
+    TruncatedError,
+    UnsupportedVersionError,
+)
+
+__all__ = [
+    "FORMAT_MAJOR", "FORMAT_MINOR", "MAGIC", "Chunk", "ChunkInfo", "Index", "Method",
+    "encode_chunk", "encode_header", "encode_trailer", "iter_chunks", "read_header",
+    "read_index", "xxh64", "CorruptChunkError", "CorruptError", "FormatError", "LmzipError",
+    "ModelError", "ModelMismatchError", "NotLmzipError", "TruncatedError",
+    "UnsupportedVersionError",
+]

@@ -1,0 +1,56 @@
+"""The lmzip exception hierarchy (re-exported as ``lmzip.LmzipError`` and friends).
+
+It lives beside the container because most failures are found while parsing one, but
+every layer raises from this one tree so callers can catch ``LmzipError`` alone.
+"""
+
+from __future__ import annotations
+
+
+class LmzipError(Exception):
+    """Base class for every error lmzip raises on purpose."""
+
+
+class FormatError(LmzipError):
+    """The input is not a valid lmzip archive."""
+
+
+class NotLmzipError(FormatError):
+    """The input does not start with the lmzip magic bytes."""
+
+
+class UnsupportedVersionError(FormatError):
+    """The archive uses a format version or feature this build cannot read."""
+
+
+class TruncatedError(FormatError):
+    """The archive ends before its end marker."""
+
+
+class CorruptError(FormatError):
+    """A checksum or structural check failed."""
+
+
+class CorruptChunkError(CorruptError):
+    """Chunk ``index`` failed its checksum (or could not be decoded)."""
+
+    def __init__(self, index: int, detail: str) -> None:
+        super().__init__(f"chunk {index} is corrupt: {detail}")
+        self.index = index
+
+
+class ModelError(LmzipError):
+    """A model could not be found or loaded."""
+
+
+class ModelMismatchError(ModelError):
+    """The archive was made with a different model than the one available."""
+
+    def __init__(self, needed_name: str, needed_sha256: str, have_sha256: str | None) -> None:
+        have = f" (the loaded model has sha256 {have_sha256[:16]}…)" if have_sha256 else ""
+        super().__init__(
+            f"this archive needs model {needed_name!r} with sha256 {needed_sha256}{have}; "
+            f"pass it with --model PATH"
+        )
+        self.needed_name = needed_name
+        self.needed_sha256 = needed_sha256

@@ -1,0 +1,110 @@
+"""Coding one chunk: choose the smallest of stored, xz and LLM, and invert it exactly."""
+
+from __future__ import annotations
+
+import lzma
+from dataclasses import dataclass
+from typing import Callable
+
+from lmzip._config import CodingConfig
+from lmzip._engine import decode_tokens, encode_tokens
+from lmzip._runtime import Runtime
+from lmzip.formats.container import Method, xxh64
+from lmzip.formats.errors import CorruptChunkError
+
+_XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+
+# The LLM is tried only where the text tokenizes well: at fewer than this many bytes per
+# token (binary data falls back to one token per byte) it would be slower than ~100 B/s
+# and, measured on kennedy.xls/ptt5-like data, larger than xz anyway.
+MIN_BYTES_PER_TOKEN = 1.5
+
+
+@dataclass
+class ChunkResult:
+    method: Method
+    payload: bytes
+    n_tokens: int = 0  # tokens coded by the LLM (0 if the LLM was not used)
+
+
+def _xz(raw: bytes) -> bytes:
+    return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_XZ_FILTERS)
+
+
+def _unxz(payload: bytes) -> bytes:
+    return lzma.decompress(payload, format=lzma.FORMAT_RAW, filters=_XZ_FILTERS)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _read_varint(data: bytes) -> tuple[int, int]:
+    n = shift = 0
+    for i, byte in enumerate(data[:10]):
+        n |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return n, i + 1
+        shift += 7
+    raise ValueError("bad varint")
+
+
+def encode_chunk(
+    raw: bytes, config: CodingConfig, runtime: Runtime | None, tick: Callable[[int], None] | None = None
+) -> ChunkResult:
+    best = ChunkResult(Method.STORED, raw)
+    if not raw:
+        return best
+    xz = _xz(raw)
+    if len(xz) < len(best.payload):
+        best = ChunkResult(Method.XZ, xz)
+    if config.uses_llm and runtime is not None:
+        tokens = runtime.tokenizer.encode(raw)
+        if len(raw) >= MIN_BYTES_PER_TOKEN * len(tokens):
+            bits = encode_tokens(runtime.predictor(config), tokens, tick)
+            payload = _varint(len(tokens)) + bits
+            if len(payload) < len(best.payload):
+                best = ChunkResult(Method.LLM, payload, len(tokens))
+    return best
+
+
+def decode_chunk(
+    index: int,
+    method: Method,
+    payload: bytes,
+    raw_size: int,
+    raw_xxh64: int,
+    config: CodingConfig,
+    runtime: Runtime | None,
+    tick: Callable[[int], None] | None = None,
+) -> bytes:
+    try:
+        if method == Method.STORED:
+            raw = payload
+        elif method == Method.XZ:
+            raw = _unxz(payload)
+        elif method == Method.LLM:
+            if runtime is None:
+                raise CorruptChunkError(index, "LLM-coded chunk in an archive whose header has no model")
+            n_tokens, used = _read_varint(payload)
+            if n_tokens > raw_size:  # every token is at least one byte
+                raise CorruptChunkError(index, "token count exceeds chunk size")
+            tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
+            raw = runtime.tokenizer.decode(tokens)
+        else:  # pragma: no cover - container parsing rejects unknown methods
+            raise CorruptChunkError(index, f"unknown method {method}")
+    except CorruptChunkError:
+        raise
+    except (lzma.LZMAError, ValueError, RuntimeError) as exc:
+        raise CorruptChunkError(index, f"cannot decode {method.name.lower()} payload ({exc})") from None
+    if len(raw) != raw_size or xxh64(raw) != raw_xxh64:
+        raise CorruptChunkError(index, "decoded data fails its checksum")
+    return raw

@@ -1,0 +1,121 @@
+"""An exactly invertible tokenizer on top of a model's (lossy) tokenizer.
+
+The decoder never tokenizes: it maps each decoded token id to its byte *piece* through a
+fixed table and concatenates. So any id sequence whose pieces concatenate to the input is
+a valid encoding. The encoder tokenizes with the model's tokenizer for efficiency, then
+*verifies* every token against the input bytes and falls back to single-byte tokens
+wherever the model's tokenizer would have lost or changed bytes (runs of spaces, invalid
+UTF-8, control characters, text that looks like special tokens).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Sequence
+
+# Windows handed to the model's tokenizer. Bounded so that a retry after a mismatch
+# costs O(window), not O(chunk).
+SEGMENT_BYTES = 2048
+RETRY_BYTES = 64
+
+
+class LosslessTokenizer:
+    """Maps bytes to token ids and back, exactly, for every byte string."""
+
+    def __init__(self, pieces: Sequence[bytes], raw_tokenize: Callable[[bytes], list[int]]) -> None:
+        self.pieces = list(pieces)
+        self._raw_tokenize = raw_tokenize
+        byte_tokens: dict[int, int] = {}
+        for token, piece in enumerate(self.pieces):
+            if len(piece) == 1 and piece[0] not in byte_tokens:
+                byte_tokens[piece[0]] = token
+        missing = [b for b in range(256) if b not in byte_tokens]
+        if missing:
+            raise ValueError(
+                f"the model's vocabulary has no single-byte token for {len(missing)} byte values "
+                f"(e.g. 0x{missing[0]:02x}); lmzip needs byte-level fallback tokens"
+            )
+        self.byte_token = [byte_tokens[b] for b in range(256)]
+
+    @property
+    def identity(self) -> str:
+        """sha256 over the piece table: two tokenizers with equal identity decode alike."""
+        h = hashlib.sha256()
+        for piece in self.pieces:
+            h.update(len(piece).to_bytes(4, "little"))
+            h.update(piece)
+        return h.hexdigest()
+
+    def decode(self, tokens: Sequence[int]) -> bytes:
+        pieces = self.pieces
+        return b"".join(pieces[t] for t in tokens)
+
+    def encode(self, data: bytes) -> list[int]:
+        """Token ids whose pieces concatenate to exactly ``data``."""
+        out: list[int] = []
+        for is_text, span in _split_utf8(data):
+            if is_text:
+                self._encode_text(span, out)
+            else:
+                out.extend(self.byte_token[b] for b in span)
+        return out
+
+    def _encode_text(self, text: bytes, out: list[int]) -> None:
+        pos = 0
+        n = len(text)
+        while pos < n:
+            end = _segment_end(text, pos, SEGMENT_BYTES)
+            accepted = self._accept_prefix(text, pos, end, out)
+            if accepted == 0:
+                # The tokenizer mangles the bytes right here; try a short window, and if even
+                # that fails, spend one byte token and move on.
+                accepted = self._accept_prefix(text, pos, min(n, pos + RETRY_BYTES), out)
+                if accepted == 0:
+                    out.append(self.byte_token[text[pos]])
+                    accepted = 1
+            pos += accepted
+
+    def _accept_prefix(self, text: bytes, start: int, end: int, out: list[int]) -> int:
+        """Tokenize text[start:end], keep the longest verified prefix, return bytes kept."""
+        tokens = self._raw_tokenize(text[start:end])
+        pieces = self.pieces
+        pos = start
+        kept: list[int] = []
+        for t in tokens:
+            piece = pieces[t] if 0 <= t < len(pieces) else b""
+            # An empty piece (special/control token) would "match" anywhere: never accept it.
+            if not piece or pos + len(piece) > end or not text.startswith(piece, pos):
+                break
+            kept.append(t)
+            pos += len(piece)
+        if pos < end and kept:
+            # The last kept token may have been cut short by the mismatch that follows it
+            # (or by the window edge); drop it and let the next window re-tokenize there.
+            pos -= len(pieces[kept.pop()])
+        out.extend(kept)
+        return pos - start
+
+
+def _segment_end(text: bytes, pos: int, size: int) -> int:
+    """End of a tokenizer window: prefer to cut just after a newline."""
+    end = pos + size
+    if end >= len(text):
+        return len(text)
+    cut = text.rfind(b"\n", pos + size // 2, end)
+    return cut + 1 if cut >= 0 else end
+
+
+_UNDECODABLE = re.compile("([\udc80-\udcff]+)")
+
+
+def _split_utf8(data: bytes) -> list[tuple[bool, bytes]]:
+    """Split into (is_text, bytes) spans: valid UTF-8 vs bytes that are not."""
+    # surrogateescape maps each undecodable byte to U+DC80..U+DCFF; split on those runs.
+    parts = _UNDECODABLE.split(data.decode("utf-8", errors="surrogateescape"))
+    spans: list[tuple[bool, bytes]] = []
+    for i, part in enumerate(parts):
+        if part:
+            # re.split with one group alternates: even = text, odd = undecodable run
+            spans.append((i % 2 == 0, part.encode("utf-8", errors="surrogateescape")))
+    return spans
