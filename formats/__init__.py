@@ -8,6 +8,7 @@ from lmzip.formats.container import (
     ChunkInfo,
     Index,
     Method,
+    RecordReader,
     encode_chunk,
     encode_header,
     encode_trailer,
@@ -29,7 +30,7 @@ from lmzip.formats.errors import (
 )
 
 __all__ = [
-    "FORMAT_MAJOR", "FORMAT_MINOR", "MAGIC", "Chunk", "ChunkInfo", "Index", "Method",
+    "FORMAT_MAJOR", "FORMAT_MINOR", "MAGIC", "Chunk", "ChunkInfo", "Index", "Method", "RecordReader",
     "encode_chunk", "encode_header", "encode_trailer", "iter_chunks", "read_header",
     "read_index", "xxh64", "CorruptChunkError", "CorruptError", "FormatError", "LmzipError",
     "ModelError", "ModelMismatchError", "NotLmzipError", "TruncatedError",

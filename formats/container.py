@@ -3,7 +3,8 @@
 See ``SPEC.md`` beside this file for the normative description. In short::
 
     FILE   := HEADER CHUNK* INDEX FOOTER
-    HEADER := magic(8) major(u8) minor(u8) params_len(u32) params(JSON) header_crc(u32)
+    HEADER := magic(8) major(u8) minor(u8) flags(u16) model_sha256(32) tokenizer_sha256(32)
+              params_len(u32) params(deflated JSON) header_crc(u32)
     CHUNK  := 'C' method(u8) raw_size(u32) payload_size(u32) raw_xxh64(u64)
               payload_crc(u32) record_crc(u32) payload
     INDEX  := 'I' n_chunks(u32) n_chunks*ENTRY original_size(u64) whole_xxh64(u64) index_crc(u32)
@@ -41,7 +42,21 @@ FORMAT_MINOR = 0
 CHUNK_TAG = b"C"
 INDEX_TAG = b"I"
 
-_HEADER_FIXED = struct.Struct("<8sBBI")  # magic, major, minor, params_len
+_HEADER_FIXED = struct.Struct("<8sBBH32s32sI")  # magic, major, minor, flags, 2 hashes, params_len
+FLAG_PARAMS_DEFLATED = 1  # params are raw DEFLATE with PARAMS_DICTIONARY_V1 as preset dictionary
+
+# The preset dictionary for the params block. Part of format v1: it must never change
+# (a new dictionary needs a new flag bit). It holds the strings every header repeats, so a
+# typical params block deflates to a few dozen bytes instead of ~500.
+PARAMS_DICTIONARY_V1 = (
+    b'{"backend":{"bos":1,"discard":512,"extra_bufts":false,"flash_attn":false,"keep":1,'
+    b'"n_batch":1,"n_ctx":2048,"name":"llama.cpp"},"chunk_size":131072,"coder":{"name":'
+    b'"constriction-range","precision":24,"quantizer":"int-floor-v1","word_bits":32},'
+    b'"level":6,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf"},'
+    b'"predictor":{"kind":"llm"},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1"},'
+    b'"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+)
+_NO_HASH = bytes(32)
 _CRC = struct.Struct("<I")
 _CHUNK_HEAD = struct.Struct("<1sBIIQI")  # tag, method, raw_size, payload_size, raw_xxh64, payload_crc
 _INDEX_HEAD = struct.Struct("<1sI")
@@ -92,11 +107,37 @@ def canonical_json(params: dict[str, Any]) -> bytes:
 # ----------------------------------------------------------------------------- writing
 
 
+def _split_hash(params: dict[str, Any], key: str) -> bytes:
+    """Move params[key]["sha256"] (hex) into a 32-byte binary field."""
+    section = params.get(key)
+    if not isinstance(section, dict) or "sha256" not in section:
+        return _NO_HASH
+    digest = bytes.fromhex(section.pop("sha256"))
+    if len(digest) != 32 or digest == _NO_HASH:
+        raise ValueError(f"{key}.sha256 must be a 64-digit hex sha256")
+    return digest
+
+
+def _join_hash(params: dict[str, Any], key: str, digest: bytes) -> None:
+    if digest != _NO_HASH:
+        section = params.get(key)
+        if not isinstance(section, dict):
+            raise CorruptError(f"header has a {key} hash but no {key} parameters")
+        section["sha256"] = digest.hex()
+
+
 def encode_header(params: dict[str, Any]) -> bytes:
-    body = canonical_json(params)
+    """The HEADER bytes for ``params`` (a JSON-able dict; model/tokenizer sha256 as hex)."""
+    params = json.loads(canonical_json(params))  # a deep copy we may edit
+    model_hash = _split_hash(params, "model")
+    tokenizer_hash = _split_hash(params, "tokenizer")
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, PARAMS_DICTIONARY_V1)
+    body = deflater.compress(canonical_json(params)) + deflater.flush()
     if len(body) > MAX_PARAMS_LEN:
         raise ValueError("params block too large")
-    head = _HEADER_FIXED.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, len(body)) + body
+    head = _HEADER_FIXED.pack(
+        MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FLAG_PARAMS_DEFLATED, model_hash, tokenizer_hash, len(body)
+    ) + body
     return head + _CRC.pack(zlib.crc32(head))
 
 
@@ -147,18 +188,20 @@ def read_header(stream: BinaryIO) -> tuple[dict[str, Any], int]:
     r = _Reader(stream)
     first = stream.read(len(MAGIC)) or b""
     if len(first) < len(MAGIC):
-        if MAGIC.startswith(first) and first:
+        if MAGIC.startswith(first):
             raise TruncatedError("archive is truncated (ended inside the magic bytes)")
         raise NotLmzipError("not an lmzip archive (bad magic bytes)")
     if first != MAGIC:
         raise NotLmzipError("not an lmzip archive (bad magic bytes)")
     r.offset = len(MAGIC)
     rest = r.read(_HEADER_FIXED.size - len(MAGIC), "header")
-    _, major, minor, params_len = _HEADER_FIXED.unpack(first + rest)
+    _, major, minor, flags, model_hash, tokenizer_hash, params_len = _HEADER_FIXED.unpack(first + rest)
     if major != FORMAT_MAJOR:
         raise UnsupportedVersionError(
             f"archive format version {major}.{minor} is not supported (this lmzip reads {FORMAT_MAJOR}.x)"
         )
+    if flags & ~FLAG_PARAMS_DEFLATED:
+        raise UnsupportedVersionError(f"archive uses header features this lmzip does not know (flags {flags:#06x})")
     if params_len > MAX_PARAMS_LEN:
         raise CorruptError("header is corrupt (parameter block length out of range)")
     body = r.read(params_len, "header")
@@ -166,11 +209,16 @@ def read_header(stream: BinaryIO) -> tuple[dict[str, Any], int]:
     if crc != zlib.crc32(first + rest + body):
         raise CorruptError("header is corrupt (checksum mismatch)")
     try:
+        if flags & FLAG_PARAMS_DEFLATED:
+            inflater = zlib.decompressobj(-15, PARAMS_DICTIONARY_V1)
+            body = inflater.decompress(body, MAX_PARAMS_LEN) + inflater.flush()
         params = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:  # crc passed: a writer bug
-        raise CorruptError(f"header parameters are not valid JSON: {exc}") from None
+    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:  # crc passed: a writer bug
+        raise CorruptError(f"header parameters cannot be read: {exc}") from None
     if not isinstance(params, dict):
         raise CorruptError("header parameters are not a JSON object")
+    _join_hash(params, "model", model_hash)
+    _join_hash(params, "tokenizer", tokenizer_hash)
     return params, r.offset
 
 
@@ -183,20 +231,26 @@ class Chunk:
     payload: bytes
 
 
-def iter_chunks(stream: BinaryIO, header_size: int, *, check_payload: bool = True) -> Iterator[Chunk | Index]:
-    """Yield each chunk record, then the validated ``Index``; the footer is consumed too.
+class RecordReader:
+    """Reads the records after the header one at a time, validating as it goes.
 
-    Call after ``read_header``; ``header_size`` is what it returned. Reads strictly
-    forward, so it works on pipes. The index must agree with the chunks that were
-    actually read, so a dropped, duplicated or reordered record is caught.
+    State advances only when a whole record was read, so an incremental caller can retry
+    the same record from a fresh buffer after a ``TruncatedError``.
     """
-    r = _Reader(stream)
-    r.offset = header_size
-    seen: list[ChunkInfo] = []
-    while True:
+
+    def __init__(self, header_size: int, *, check_payload: bool = True) -> None:
+        self.offset = header_size
+        self.seen: list[ChunkInfo] = []
+        self.index: Index | None = None
+        self.check_payload = check_payload
+
+    def read(self, stream: BinaryIO) -> Chunk | Index:
+        """The next record: a ``Chunk``, or the validated ``Index`` (footer consumed)."""
+        r = _Reader(stream)
+        r.offset = self.offset
+        n = len(self.seen)
         tag = r.read(1, "chunk table")
         if tag == CHUNK_TAG:
-            n = len(seen)
             head = tag + r.read(_CHUNK_HEAD.size - 1, f"record of chunk {n}")
             (crc,) = _CRC.unpack(r.read(4, f"record of chunk {n}"))
             if crc != zlib.crc32(head):
@@ -207,27 +261,43 @@ def iter_chunks(stream: BinaryIO, header_size: int, *, check_payload: bool = Tru
             except ValueError:
                 raise UnsupportedVersionError(f"chunk {n} uses unknown coding method {method}") from None
             payload = r.read(payload_size, f"payload of chunk {n}")
-            if check_payload and zlib.crc32(payload) != payload_crc:
+            if self.check_payload and zlib.crc32(payload) != payload_crc:
                 raise CorruptChunkError(n, "payload checksum mismatch")
             info = ChunkInfo(method, raw_size, payload_size, raw_hash)
-            seen.append(info)
-            yield Chunk(n, info, payload)
-        elif tag == INDEX_TAG:
+            self.seen.append(info)
+            self.offset = r.offset
+            return Chunk(n, info, payload)
+        if tag == INDEX_TAG:
             index_offset = r.offset - 1
             index = _read_index_body(r, tag)
-            (offset, end) = _FOOTER.unpack(r.read(_FOOTER.size, "footer"))
+            offset, end = _FOOTER.unpack(r.read(_FOOTER.size, "footer"))
             if end != END_MAGIC:
                 raise CorruptError("archive footer is corrupt (bad end marker)")
-            if index.chunks != seen:
+            if index.chunks != self.seen:
                 raise CorruptError("chunk index does not match the chunk records")
-            if index.original_size != sum(c.raw_size for c in seen):
+            if index.original_size != sum(c.raw_size for c in self.seen):
                 raise CorruptError("index original size does not match the chunk sizes")
             if offset != index_offset:
                 raise CorruptError("archive footer is corrupt (index offset mismatch)")
-            yield index
+            self.offset = r.offset
+            self.index = index
+            return index
+        raise CorruptError(f"archive is corrupt (unexpected record tag {tag!r} after chunk {n - 1})")
+
+
+def iter_chunks(stream: BinaryIO, header_size: int, *, check_payload: bool = True) -> Iterator[Chunk | Index]:
+    """Yield each chunk record, then the validated ``Index``; the footer is consumed too.
+
+    Call after ``read_header``; ``header_size`` is what it returned. Reads strictly
+    forward, so it works on pipes. The index must agree with the chunks that were
+    actually read, so a dropped, duplicated or reordered record is caught.
+    """
+    reader = RecordReader(header_size, check_payload=check_payload)
+    while True:
+        item = reader.read(stream)
+        yield item
+        if isinstance(item, Index):
             return
-        else:
-            raise CorruptError(f"archive is corrupt (unexpected record tag {tag!r} after chunk {len(seen) - 1})")
 
 
 def _read_index_body(r: _Reader, tag: bytes) -> Index:

@@ -95,7 +95,7 @@ def decode_chunk(
             if runtime is None:
                 raise CorruptChunkError(index, "LLM-coded chunk in an archive whose header has no model")
             n_tokens, used = _read_varint(payload)
-            if n_tokens > raw_size:  # every token is at least one byte
+            if n_tokens > 2 * raw_size:  # a token spells >= 1 byte, an escape pair exactly 1
                 raise CorruptChunkError(index, "token count exceeds chunk size")
             tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
             raw = runtime.tokenizer.decode(tokens)

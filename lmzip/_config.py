@@ -6,7 +6,7 @@ never from defaults, so changing a default here can never break an old archive.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from lmzip.formats.errors import UnsupportedVersionError
@@ -36,7 +36,7 @@ LEVELS: dict[int, LevelSpec] = {
 
 CODER_PARAMS = {"name": "constriction-range", "word_bits": 32, "precision": 24, "quantizer": "int-floor-v1"}
 XZ_PARAMS = {"container": "raw-lzma2", "preset": 9, "extreme": True}
-TOKENIZER_KIND = "model-pieces+byte-fallback-v1"
+TOKENIZER_KIND = "model-pieces+byte-fallback+escape-v1"
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class ModelIdentity:
     n_vocab: int
     tokenizer_sha256: str
     bos: int
+
+    def to_params(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "n_vocab": self.n_vocab, "bos": self.bos}
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class CodingConfig:
         }
         if self.uses_llm:
             assert self.model is not None, "LLM config without a model identity"
-            params["model"] = asdict(self.model)
+            params["model"] = self.model.to_params()
             params["tokenizer"] = {"kind": TOKENIZER_KIND, "sha256": self.model.tokenizer_sha256}
             params["backend"] = {
                 "name": "llama.cpp",
@@ -119,7 +122,8 @@ class CodingConfig:
             tok = params["tokenizer"]
             if tok.get("kind") != TOKENIZER_KIND:
                 raise UnsupportedVersionError(f"unsupported tokenizer scheme {tok.get('kind')!r}")
-            model = ModelIdentity(**params["model"])
+            m = params["model"]
+            model = ModelIdentity(m["name"], m["sha256"], int(m["n_vocab"]), tok["sha256"], int(m["bos"]))
             return cls(
                 level=level,
                 chunk_size=chunk_size,

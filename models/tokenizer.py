@@ -30,13 +30,25 @@ class LosslessTokenizer:
         for token, piece in enumerate(self.pieces):
             if len(piece) == 1 and piece[0] not in byte_tokens:
                 byte_tokens[piece[0]] = token
+        # Some vocabularies (SmolLM2's among them) have no token for a few byte values
+        # (0xC0, 0xF5..0xFF, some controls). Those are spelled ESC + a substitute byte
+        # token, where ESC is a token whose piece is empty, so it can never appear in a
+        # verified tokenization and the pair is unambiguous.
         missing = [b for b in range(256) if b not in byte_tokens]
-        if missing:
-            raise ValueError(
-                f"the model's vocabulary has no single-byte token for {len(missing)} byte values "
-                f"(e.g. 0x{missing[0]:02x}); lmzip needs byte-level fallback tokens"
-            )
-        self.byte_token = [byte_tokens[b] for b in range(256)]
+        present = sorted(byte_tokens)
+        empty = [t for t, p in enumerate(self.pieces) if not p]
+        if missing and (not empty or len(missing) > len(present)):
+            raise ValueError("the model's vocabulary cannot spell every byte (no byte tokens and no escape token)")
+        self.escape_token = empty[0] if missing else -1
+        self.byte_tokens: list[list[int]] = []
+        self._unescape: dict[int, int] = {}
+        for b in range(256):
+            if b in byte_tokens:
+                self.byte_tokens.append([byte_tokens[b]])
+            else:
+                substitute = byte_tokens[present[missing.index(b)]]
+                self.byte_tokens.append([self.escape_token, substitute])
+                self._unescape[substitute] = b
 
     @property
     def identity(self) -> str:
@@ -45,11 +57,26 @@ class LosslessTokenizer:
         for piece in self.pieces:
             h.update(len(piece).to_bytes(4, "little"))
             h.update(piece)
+        h.update(self.escape_token.to_bytes(4, "little", signed=True))
         return h.hexdigest()
 
     def decode(self, tokens: Sequence[int]) -> bytes:
+        """Bytes for a token sequence; ``ValueError`` if it is not one ``encode`` can make."""
         pieces = self.pieces
-        return b"".join(pieces[t] for t in tokens)
+        esc = self.escape_token
+        if esc not in tokens:
+            return b"".join(pieces[t] for t in tokens)
+        out = bytearray()
+        it = iter(tokens)
+        for t in it:
+            if t == esc:
+                sub = next(it, None)
+                if sub not in self._unescape:
+                    raise ValueError("escape token not followed by a substitute byte token")
+                out.append(self._unescape[sub])
+            else:
+                out += pieces[t]
+        return bytes(out)
 
     def encode(self, data: bytes) -> list[int]:
         """Token ids whose pieces concatenate to exactly ``data``."""
@@ -58,7 +85,8 @@ class LosslessTokenizer:
             if is_text:
                 self._encode_text(span, out)
             else:
-                out.extend(self.byte_token[b] for b in span)
+                for b in span:
+                    out.extend(self.byte_tokens[b])
         return out
 
     def _encode_text(self, text: bytes, out: list[int]) -> None:
@@ -72,7 +100,7 @@ class LosslessTokenizer:
                 # that fails, spend one byte token and move on.
                 accepted = self._accept_prefix(text, pos, min(n, pos + RETRY_BYTES), out)
                 if accepted == 0:
-                    out.append(self.byte_token[text[pos]])
+                    out.extend(self.byte_tokens[text[pos]])
                     accepted = 1
             pos += accepted
 

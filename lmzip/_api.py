@@ -1,0 +1,54 @@
+"""One-shot ``compress``/``decompress``, sharing loaded codecs between calls."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from lmzip._codec import Codec, ProgressCallback
+from lmzip._config import DEFAULT_LEVEL
+
+_codecs: dict[tuple, Codec] = {}
+_lock = threading.Lock()
+
+
+def _shared_codec(level: int, model: str | os.PathLike[str] | None, threads: int | None) -> Codec:
+    """Loading a model costs ~1 s; keep one Codec per (level, model, threads)."""
+    key = (level, os.fspath(model) if model is not None else None, threads)
+    with _lock:
+        codec = _codecs.get(key)
+        if codec is None:
+            codec = _codecs[key] = Codec(level=level, model=model, threads=threads)
+        return codec
+
+
+def compress(
+    data: bytes,
+    *,
+    level: int = DEFAULT_LEVEL,
+    model: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bytes:
+    """Compress ``data`` and return a complete lmzip archive.
+
+    ``level`` 1-3 use xz only; 4-9 use the language model with growing context.
+    ``threads`` sets worker processes (speed only: the output never depends on it).
+    ``progress`` is called with counts of input bytes as they are done.
+    """
+    return _shared_codec(level, model, threads).compress(data, progress=progress)
+
+
+def decompress(
+    data: bytes,
+    *,
+    model: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bytes:
+    """Decompress one or more concatenated lmzip archives.
+
+    Every chunk and the whole output are checksummed; any mismatch raises
+    ``CorruptChunkError``/``CorruptError`` and no data is returned.
+    """
+    return _shared_codec(DEFAULT_LEVEL, model, threads).decompress(data, progress=progress)

