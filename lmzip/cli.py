@@ -1,0 +1,398 @@
+"""The ``lmzip`` command line: gzip/xz/zstd conventions, plus ``lmzip bench``.
+
+Exit status follows gzip: 0 success, 1 error, 2 warning. Errors are one line on stderr;
+set ``LMZIP_DEBUG=1`` for the traceback. Output is written to a temporary file in the
+destination directory, fsynced and renamed only when complete, so an error or Ctrl-C
+never leaves a partial file, and the input is deleted (``--rm``) only after the new
+archive was decoded back and compared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator, List, Optional
+
+import typer
+
+from lmzip._codec import Codec, Stats, TrailingDataError
+from lmzip._config import DEFAULT_LEVEL
+from lmzip.formats import container as fmt
+from lmzip.formats.errors import LmzipError
+
+SUFFIX = ".lmz"
+EXIT_OK, EXIT_ERROR, EXIT_WARNING = 0, 1, 2
+
+
+class Warned(Exception):
+    """A per-file condition that is reported and skipped (exit status 2)."""
+
+
+@dataclass
+class Options:
+    decompress: bool
+    stdout: bool
+    keep: bool
+    force: bool
+    test: bool
+    list: bool
+    output: Optional[Path]
+    verbose: bool
+    quiet: bool
+    threads: int
+    level: int
+    remove: bool
+    model: Optional[Path]
+    chunk_size: Optional[int]
+    context: Optional[int]
+    prog: str
+
+
+class Reporter:
+    """Everything the CLI prints to stderr goes through here."""
+
+    def __init__(self, prog: str, quiet: bool, verbose: bool) -> None:
+        self.prog = prog
+        self.quiet = quiet
+        self.verbose = verbose
+
+    def error(self, name: str | None, message: str) -> None:
+        where = f"{name}: " if name else ""
+        print(f"{self.prog}: {where}{message}", file=sys.stderr)
+
+    def warn(self, name: str | None, message: str) -> None:
+        if not self.quiet:
+            self.error(name, message)
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr)
+
+    @contextmanager
+    def progress(self, total: int | None, desc: str) -> Iterator:
+        """A tqdm bar on a TTY (stderr), else a no-op callback."""
+        if self.quiet or not sys.stderr.isatty():
+            yield None
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False, file=sys.stderr) as bar:
+            yield bar.update
+
+
+def _summary(name: str, stats: Stats) -> str:
+    orig, comp = stats.original_size, stats.compressed_size
+    ratio = f"{orig / comp:.2f}x" if comp else "-"
+    return f"{name}: {orig:,} -> {comp:,} bytes, ratio {ratio}, {stats.bits_per_byte:.3f} bits/byte"
+
+
+# ----------------------------------------------------------------------------- output
+
+
+@contextmanager
+def atomic_output(path: Path, force: bool) -> Iterator[BinaryIO]:
+    """Write to a temp file beside ``path``; rename over it only on success."""
+    if path.exists() and not force:
+        raise Warned(f"{path} already exists; not overwritten (use -f to force)")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _copy_meta(src: Path, dst: Path) -> None:
+    st = src.stat()
+    try:
+        os.chmod(dst, st.st_mode & 0o7777)
+        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+    except OSError:
+        pass  # attributes are best effort, like gzip on filesystems that refuse them
+
+
+# ----------------------------------------------------------------------------- actions
+
+
+class Runner:
+    def __init__(self, opts: Options, report: Reporter) -> None:
+        self.opts = opts
+        self.report = report
+        self._codec: Codec | None = None
+
+    @property
+    def codec(self) -> Codec:
+        if self._codec is None:
+            o = self.opts
+            self._codec = Codec(
+                level=o.level,
+                model=o.model,
+                threads=o.threads or None,
+                chunk_size=o.chunk_size,
+                context=o.context,
+            )
+        return self._codec
+
+    def close(self) -> None:
+        if self._codec is not None:
+            self._codec.close()
+
+    def run(self, name: str) -> None:
+        o = self.opts
+        if o.list:
+            self.list_file(name)
+        elif o.test:
+            self.test_file(name)
+        elif o.decompress:
+            self.decompress_file(name)
+        else:
+            self.compress_file(name)
+
+    # -- compress ---------------------------------------------------------------
+    def compress_file(self, name: str) -> None:
+        o = self.opts
+        if name == "-":
+            if sys.stdout.isatty() and not o.force and o.output is None:
+                raise LmzipError("compressed data not written to a terminal (use -f to force)")
+            with self.report.progress(None, "stdin") as tick:
+                stats = self._to_output(sys.stdin.buffer, o.output, tick, compress=True)
+            self.report.info(_summary("stdin", stats)) if o.verbose or o.output else None
+            return
+        src = Path(name)
+        self._check_input(src)
+        if src.suffix == SUFFIX and not o.stdout and o.output is None:
+            raise Warned(f"already has {SUFFIX} suffix -- unchanged")
+        if o.stdout and sys.stdout.isatty() and not o.force:
+            raise LmzipError("compressed data not written to a terminal (use -f to force)")
+        dst = None if o.stdout else (o.output or src.with_name(src.name + SUFFIX))
+        with open(src, "rb") as f, self.report.progress(src.stat().st_size, src.name) as tick:
+            stats = self._to_output(f, dst, tick, compress=True)
+        if dst is not None:
+            _copy_meta(src, dst)
+        self.report.info(_summary(name, stats))
+        if o.remove and dst is not None:
+            self._verify_then_remove(src, dst)
+
+    def _verify_then_remove(self, src: Path, archive: Path) -> None:
+        """Decode the archive we just wrote and compare before deleting the input."""
+        original = src.read_bytes()
+        with open(archive, "rb") as f:
+            import io
+
+            out = io.BytesIO()
+            with self.report.progress(len(original), f"verify {archive.name}") as tick:
+                self.codec.decompress_stream(f, out, progress=tick)
+        if out.getvalue() != original:
+            raise LmzipError(f"verification of {archive} failed; input kept")
+        src.unlink()
+
+    # -- decompress -------------------------------------------------------------
+    def decompress_file(self, name: str) -> None:
+        o = self.opts
+        if name == "-":
+            with self.report.progress(None, "stdin") as tick:
+                self._to_output(sys.stdin.buffer, o.output, tick, compress=False)
+            return
+        src = Path(name)
+        self._check_input(src)
+        if o.stdout:
+            dst = None
+        elif o.output is not None:
+            dst = o.output
+        elif src.suffix == SUFFIX and len(src.name) > len(SUFFIX):
+            dst = src.with_name(src.name[: -len(SUFFIX)])
+        else:
+            raise Warned(f"unknown suffix -- ignored (expected {SUFFIX})")
+        with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
+            stats = self._to_output(f, dst, tick, compress=False)
+        if dst is not None:
+            _copy_meta(src, dst)
+            if o.remove:
+                src.unlink()  # the output was checksummed chunk by chunk and as a whole
+        if o.verbose:
+            self.report.info(_summary(name, stats))
+
+    def _to_output(self, src: BinaryIO, dst: Path | None, tick, *, compress: bool) -> Stats:
+        work = self.codec.compress_stream if compress else self.codec.decompress_stream
+        if dst is None:
+            out = sys.stdout.buffer
+            stats = work(src, out, progress=tick)
+            out.flush()
+            return stats
+        with atomic_output(dst, self.opts.force) as out:
+            return work(src, out, progress=tick)
+
+    # -- test / list ------------------------------------------------------------
+    def test_file(self, name: str) -> None:
+        class Null:
+            def write(self, b: bytes) -> int:
+                return len(b)
+
+        if name == "-":
+            self.codec.decompress_stream(sys.stdin.buffer, Null())
+            return
+        src = Path(name)
+        self._check_input(src)
+        with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
+            stats = self.codec.decompress_stream(f, Null(), progress=tick)
+        if self.opts.verbose:
+            self.report.info(f"{name}: OK ({stats.original_size:,} bytes)")
+
+    def list_file(self, name: str) -> None:
+        if name == "-":
+            raise LmzipError("--list needs a file, not standard input")
+        src = Path(name)
+        self._check_input(src)
+        with open(src, "rb") as f:
+            params, index, size = fmt.read_index(f)
+        orig = index.original_size
+        bpb = 8 * size / orig if orig else 0.0
+        ratio = f"{orig / size:.2f}x" if size else "-"
+        model = params.get("model", {}).get("name", "(none: xz/stored only)")
+        methods = ",".join(sorted({c.method.name.lower() for c in index.chunks})) or "-"
+        if not self._listed_header:
+            print(f"{'compressed':>12} {'uncompressed':>12} {'ratio':>7} {'bits/byte':>9} {'chunks':>6}  "
+                  f"{'methods':<14} {'check':<22} {'model':<32} name")
+            self._listed_header = True
+        print(f"{size:>12,} {orig:>12,} {ratio:>7} {bpb:>9.3f} {len(index.chunks):>6}  {methods:<14} "
+              f"{'xxh64:' + format(index.whole_xxh64, '016x'):<22} {model:<32} {name}")
+        if self.opts.verbose:
+            for i, c in enumerate(index.chunks):
+                print(f"    chunk {i}: {c.method.name.lower():<6} {c.raw_size:>10,} -> {c.payload_size:>10,}")
+
+    _listed_header = False
+
+    @staticmethod
+    def _check_input(src: Path) -> None:
+        if not src.exists():
+            raise LmzipError("No such file or directory")
+        if src.is_dir():
+            raise Warned("is a directory -- ignored")
+        if not src.is_file():
+            raise Warned("not a regular file -- ignored")
+
+
+# ----------------------------------------------------------------------------- entry
+
+
+def _expand_short_flags(argv: list[str]) -> list[str]:
+    """gzip-style flag clusters: ``-9``, ``-dc``, ``-k9`` → separate options."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if re.fullmatch(r"-[0-9dcktflvqh]+", arg) and re.search(r"[0-9]", arg) or re.fullmatch(r"-[dcktflvq]{2,}", arg):
+            for ch in arg[1:]:
+                out.extend(["--level", ch] if ch.isdigit() else [f"-{ch}"])
+        else:
+            out.append(arg)
+    return out
+
+
+def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Typer:
+    app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
+
+    @app.command(help="Compress or decompress FILEs with a language model (lossless). "
+                 "With no FILE, or when FILE is -, read standard input.")
+    def main(
+        files: List[str] = typer.Argument(None, metavar="[FILE]..."),
+        decompress: bool = typer.Option(force_decompress, "-d", "--decompress", "--uncompress", help="decompress"),
+        stdout: bool = typer.Option(force_stdout, "-c", "--stdout", "--to-stdout", help="write to standard output, keep input"),
+        keep: bool = typer.Option(True, "-k", "--keep", help="keep input files (the default, as in zstd)"),
+        remove: bool = typer.Option(False, "--rm", help="delete input after the output is complete and verified"),
+        force: bool = typer.Option(False, "-f", "--force", help="overwrite output; write compressed data to a terminal"),
+        test: bool = typer.Option(False, "-t", "--test", help="test archive integrity (full decode)"),
+        list_: bool = typer.Option(False, "-l", "--list", help="list archive contents"),
+        output: Optional[Path] = typer.Option(None, "-o", "--output", help="output file (one input only)"),
+        verbose: bool = typer.Option(False, "-v", "--verbose", help="more output"),
+        quiet: bool = typer.Option(False, "-q", "--quiet", help="no summary, warnings or progress"),
+        threads: int = typer.Option(0, "-T", "--threads", help="worker processes (0: one per core); never changes the output"),
+        level: int = typer.Option(DEFAULT_LEVEL, "--level", min=1, max=9, help="1-3: xz only; 4-9: LLM, longer context (-1..-9)"),
+        model: Optional[Path] = typer.Option(None, "--model", help="llama.cpp GGUF model (default: bundled SmolLM2-135M)"),
+        chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="bytes per independently coded chunk (default: by level)"),
+        context: Optional[int] = typer.Option(None, "--context", help="LLM context window in tokens (default: by level)"),
+    ) -> None:
+        opts = Options(decompress, stdout, keep, force, test, list_, output, verbose, quiet, threads, level,
+                       remove, model, chunk_size, context, prog)
+        raise typer.Exit(run(files or ["-"], opts))
+
+    return app
+
+
+def run(files: list[str], opts: Options) -> int:
+    report = Reporter(opts.prog, opts.quiet, opts.verbose)
+    if opts.output is not None and len(files) > 1:
+        report.error(None, "-o/--output takes a single input file")
+        return EXIT_ERROR
+    if opts.remove and opts.stdout:
+        report.error(None, "--rm cannot be combined with -c (standard output)")
+        return EXIT_ERROR
+    status = EXIT_OK
+    runner = Runner(opts, report)
+    try:
+        for name in files:
+            try:
+                runner.run(name)
+            except Warned as exc:
+                report.warn(name, str(exc))
+                status = max(status, EXIT_WARNING)
+            except TrailingDataError as exc:
+                report.warn(name, f"{exc} (ignored)")
+                status = max(status, EXIT_WARNING)
+            except (LmzipError, OSError, ValueError) as exc:
+                if os.environ.get("LMZIP_DEBUG"):
+                    traceback.print_exc()
+                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                report.error(None if name == "-" else name, msg)
+                status = EXIT_ERROR
+    except KeyboardInterrupt:
+        report.error(None, "interrupted; partial output removed")
+        return EXIT_ERROR
+    finally:
+        runner.close()
+    return status
+
+
+def _main(prog: str, *, decompress: bool = False, stdout: bool = False) -> None:
+    argv = sys.argv[1:]
+    if prog == "lmzip" and argv[:1] == ["bench"]:
+        from lmzip.cli_bench import bench_app
+
+        bench_app(prog_name="lmzip bench", args=argv[1:])
+        return
+    app = _make_app(prog, decompress, stdout)
+    try:
+        app(prog_name=prog, args=_expand_short_flags(argv))
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
+def main_lmzip() -> None:
+    _main("lmzip")
+
+
+def main_unlmzip() -> None:
+    _main("unlmzip", decompress=True)
+
+
+def main_lmzcat() -> None:
+    _main("lmzcat", decompress=True, stdout=True)
+
+
+if __name__ == "__main__":
+    main_lmzip()
