@@ -215,13 +215,14 @@ def collect_inputs(
     corpus: str | None = None,
     corpus_dir: Path | str | None = None,
     *,
-    out: TextIO = sys.stderr,
+    out: TextIO | None = None,
 ) -> list[Path]:
     """Files to benchmark: explicit ``paths`` plus the files of ``corpus``.
 
     Directories in ``paths`` expand to the regular files directly inside them
-    (sorted). Corpus files missing locally are reported on ``out`` and left
-    out; a corpus with no file present raises ``lmzip.corpora.CorpusError``.
+    (sorted). Corpus files missing locally are reported on ``out`` (default
+    stderr) and left out; a corpus with no file present raises
+    ``lmzip.corpora.CorpusError``.
     """
     files: list[Path] = []
     for p in map(Path, paths):
@@ -244,7 +245,7 @@ def collect_inputs(
             )
         if missing:
             print(f"warning: corpus {corpus}: {len(missing)} files not present locally, "
-                  f"skipped: {', '.join(missing)}", file=out)
+                  f"skipped: {', '.join(missing)}", file=out or sys.stderr)
         files.extend(found)
     return files
 
@@ -347,7 +348,7 @@ def _measure(
         row["compress_s"] = t1 - t0
         row["compressed_bytes"] = len(comp)
         row["bpb"] = 8 * len(comp) / len(data) if data else None
-        row["ratio"] = len(data) / len(comp) if comp else None
+        row["ratio"] = len(data) / len(comp) if comp and data else None
         row["compress_kBps"] = _speed(len(data), t1 - t0)
 
         step = "decompress"
@@ -438,7 +439,7 @@ def _row_cells(r: dict[str, Any]) -> list[str]:
         return [r["compressor"], _fmt(r["compressed_bytes"], ","), _fmt(r["bpb"], ".3f"),
                 "—", "—", "—", mem, f"**FAILED: {r['error']}**"]
     return [
-        r["compressor"], f"{r['compressed_bytes']:,}", f"{r['bpb']:.3f}",
+        r["compressor"], f"{r['compressed_bytes']:,}", _fmt(r["bpb"], ".3f"),  # None: empty input
         _fmt(r["ratio"], ".2f"), _fmt(r["compress_kBps"], ",.1f"),
         _fmt(r["decompress_kBps"], ",.1f"), mem, "ok",
     ]
@@ -571,7 +572,8 @@ def write_plots(result: dict[str, Any], plot_out: Path) -> list[Path]:
             continue
         ax.scatter(t["compress_kBps"], t["bpb"], color=cmap(j % 20), s=60,
                    marker="*" if t["kind"] == "lmzip" else "o", label=t["compressor"])
-    ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
+    if ax.get_legend_handles_labels()[0]:  # nothing to show when every total failed
+        ax.legend(fontsize="small", bbox_to_anchor=(1.01, 1), loc="upper left")
     ax.set_xscale("log")
     ax.set_xlabel("compress speed, KB/s (KB = 1000 B of input; log scale)")
     ax.set_ylabel("bits per byte over all files (lower is better)")

@@ -426,8 +426,34 @@ def fetch(
 # --------------------------------------------------------------------------
 
 
+def render_embedded(manifests: Path) -> str:
+    """Python source of the embedded manifest block for the TSVs in ``manifests``."""
+    parts = ["# BEGIN EMBEDDED MANIFESTS (generated: python -m lmzip.corpora regen-embedded)",
+             "_EMBEDDED_MANIFESTS: dict[str, str] = {"]
+    for f in sorted(Path(manifests).glob("*.tsv")):
+        parts.append(f"    {f.stem!r}: (")
+        parts += [f"        {line!r}" for line in f.read_text(encoding="utf-8").splitlines(True)]
+        parts.append("    ),")
+    parts += ["}", "# END EMBEDDED MANIFESTS", ""]
+    return "\n".join(parts)
+
+
+def _regen_embedded() -> None:
+    # Rewrites this very file; only meaningful in a source checkout.
+    d = manifest_dir()
+    if d is None:
+        raise CorpusError("regen-embedded needs the repository's corpora/ folder")
+    me = Path(__file__).resolve()
+    src = me.read_text(encoding="utf-8")
+    # Markers are matched at line starts so the literals above don't count.
+    start = src.index("\n# BEGIN EMBEDDED MANIFESTS") + 1
+    end_marker = "\n# END EMBEDDED MANIFESTS\n"
+    end = src.index(end_marker, start) + len(end_marker)
+    me.write_text(src[:start] + render_embedded(d) + src[end:], encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m lmzip.corpora {list,verify,fetch}``; returns an exit status."""
+    """``python -m lmzip.corpora {list,verify,fetch,regen-embedded}``; returns an exit status."""
     ap = argparse.ArgumentParser(prog="python -m lmzip.corpora", description=__doc__.split("\n")[0])
     ap.add_argument("--corpus-dir", help=f"local corpus folder (default ${ENV_CORPUS_DIR} or "
                     f"{DEFAULT_CORPUS_DIR})")
@@ -438,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     f = sub.add_parser("fetch", help="download and verify a corpus")
     f.add_argument("corpus")
     f.add_argument("names", nargs="*", help="only these files")
+    sub.add_parser("regen-embedded", help="(developers) refresh the manifest copy in this module")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "list":
@@ -453,6 +480,9 @@ def main(argv: list[str] | None = None) -> int:
             print(format_verify_report(results))
             bad = [r for r in results if r.status in ("size mismatch", "hash mismatch")]
             return 1 if bad else 0
+        if args.cmd == "regen-embedded":
+            _regen_embedded()
+            return 0
         fetch(args.corpus, args.corpus_dir, names=args.names or None, log=print)
         return 0
     except CorpusError as exc:
@@ -465,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
 # tests/test_corpora.py checks it matches the files byte for byte)
 # --------------------------------------------------------------------------
 
+# BEGIN EMBEDDED MANIFESTS (generated: python -m lmzip.corpora regen-embedded)
 _EMBEDDED_MANIFESTS: dict[str, str] = {
     'calgary': (
         '# Calgary Corpus (18-file version). https://corpus.canterbury.ac.nz/descriptions/#calgary\n'
@@ -563,6 +594,7 @@ _EMBEDDED_MANIFESTS: dict[str, str] = {
         'urls.10K\t702087\t0319ce7fe1f51b14eace3de879fe7da15418d1525d3176c2b26c5985943a3cad\thttps://raw.githubusercontent.com/google/snappy/main/testdata/urls.10K\n'
     ),
 }
+# END EMBEDDED MANIFESTS
 
 if __name__ == "__main__":
     sys.exit(main())
