@@ -601,7 +601,7 @@ def run_bench(
     lmzip_codec_factory: CodecFactory | None,
     baselines: list[str] | None = None,
     progress: bool = True,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     trace_python_heap: bool = False,
 ) -> dict[str, Any]:
     """Benchmark lmzip and baseline compressors on ``paths``; return the result dict.
@@ -612,8 +612,8 @@ def run_bench(
     baselines from :data:`lmzip.baselines.BASELINE_NAMES`; None means every
     baseline whose library is installed (missing ones are listed under
     ``skipped_baselines``), ``[]`` means none. Files are truncated to their
-    first ``max_bytes`` bytes when given. Tables go to ``out``, progress bars
-    to stderr. The JSON (if ``json_out``) is rewritten after every
+    first ``max_bytes`` bytes when given. Tables go to ``out`` (default: the
+    current sys.stdout), progress bars to stderr. The JSON (if ``json_out``) is rewritten after every
     measurement; Markdown after every file; plots (``plot_out`` = ``X.png``
     gives ``X.png`` and ``X-speed.png``) at the end.
 
@@ -622,6 +622,8 @@ def run_bench(
     :class:`lmzip.baselines.BaselineUnavailable` if an explicitly requested
     baseline's library is missing.
     """
+    # Resolved per call (not as a default argument) so a swapped sys.stdout is honoured.
+    out = out if out is not None else sys.stdout
     if max_bytes is not None and max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
     paths = [Path(p) for p in paths]

@@ -293,3 +293,9 @@ def test_empty_file(tmp_path) -> None:
     assert all(r["ok"] and r["original_bytes"] == 0 and r["bpb"] is None
                for r in res["results"])
     assert "| lmzip-L1 |" in (tmp_path / "r.md").read_text()
+
+
+def test_tables_go_to_current_stdout(two_files, tmp_path, capsys) -> None:
+    _run(two_files, tmp_path, levels=[], lmzip_codec_factory=None, out=None)
+    printed = capsys.readouterr().out
+    assert "## TOTAL" in printed and "| gzip-9 |" in printed
