@@ -16,8 +16,8 @@ _XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
 
 # The LLM is tried only where the text tokenizes well: at fewer than this many bytes per
 # token (binary data falls back to one token per byte) it would be slower than ~100 B/s
-# and, measured on kennedy.xls/ptt5-like data, larger than xz anyway.
-MIN_BYTES_PER_TOKEN = 1.5
+# and, on binary corpus files (about 0.8-1.1 bytes per token), larger than xz anyway.
+MIN_BYTES_PER_TOKEN = 1.2
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 # Windows handed to the model's tokenizer. Bounded so that a retry after a mismatch
 # costs O(window), not O(chunk).
 SEGMENT_BYTES = 2048
-RETRY_BYTES = 64
+RETRY_BYTES = 32
 
 
 class LosslessTokenizer:
@@ -92,16 +92,20 @@ class LosslessTokenizer:
     def _encode_text(self, text: bytes, out: list[int]) -> None:
         pos = 0
         n = len(text)
+        window = SEGMENT_BYTES
         while pos < n:
-            end = _segment_end(text, pos, SEGMENT_BYTES)
+            end = _segment_end(text, pos, window)
             accepted = self._accept_prefix(text, pos, end, out)
             if accepted == 0:
-                # The tokenizer mangles the bytes right here; try a short window, and if even
-                # that fails, spend one byte token and move on.
-                accepted = self._accept_prefix(text, pos, min(n, pos + RETRY_BYTES), out)
-                if accepted == 0:
-                    out.extend(self.byte_tokens[text[pos]])
-                    accepted = 1
+                if window > RETRY_BYTES:
+                    # The tokenizer mangles the bytes near here: look through a small window
+                    # until it works again, so a bad stretch costs O(small) per byte.
+                    window = RETRY_BYTES
+                    continue
+                out.extend(self.byte_tokens[text[pos]])
+                accepted = 1
+            elif window < SEGMENT_BYTES and accepted >= window // 2:
+                window = min(SEGMENT_BYTES, window * 4)
             pos += accepted
 
     def _accept_prefix(self, text: bytes, start: int, end: int, out: list[int]) -> int:
@@ -134,16 +138,18 @@ def _segment_end(text: bytes, pos: int, size: int) -> int:
     return cut + 1 if cut >= 0 else end
 
 
-_UNDECODABLE = re.compile("([\udc80-\udcff]+)")
+# Bytes handed straight to byte tokens: undecodable UTF-8 (as surrogateescape maps it) and
+# C0 controls other than whitespace and ESC, plus DEL. Tokenizers do nothing useful with
+# them, and binary data is full of them.
+_NOT_TEXT = re.compile("([\udc80-\udcff\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]+)")
 
 
 def _split_utf8(data: bytes) -> list[tuple[bool, bytes]]:
-    """Split into (is_text, bytes) spans: valid UTF-8 vs bytes that are not."""
-    # surrogateescape maps each undecodable byte to U+DC80..U+DCFF; split on those runs.
-    parts = _UNDECODABLE.split(data.decode("utf-8", errors="surrogateescape"))
+    """Split into (is_text, bytes) spans: tokenizable UTF-8 text vs everything else."""
+    parts = _NOT_TEXT.split(data.decode("utf-8", errors="surrogateescape"))
     spans: list[tuple[bool, bytes]] = []
     for i, part in enumerate(parts):
         if part:
-            # re.split with one group alternates: even = text, odd = undecodable run
+            # re.split with one group alternates: even = text, odd = not text
             spans.append((i % 2 == 0, part.encode("utf-8", errors="surrogateescape")))
     return spans
