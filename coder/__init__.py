@@ -5,7 +5,7 @@ vector into an exact integer frequency table (``quantize``) and moves symbols in
 of a 32-bit-word range-coded bitstream (``range``).
 """
 
-from lmzip.coder.quantize import PRECISION, TOTAL, quantize_probabilities, quantize_logits
+from lmzip.coder.quantize import PRECISION, TOTAL, quantize_binary, quantize_logits, quantize_probabilities
 from lmzip.coder.range import RangeDecoder, RangeEncoder
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "TOTAL",
     "quantize_probabilities",
     "quantize_logits",
+    "quantize_binary",
     "RangeEncoder",
     "RangeDecoder",
 ]

@@ -62,3 +62,10 @@ def _weights_to_frequencies(weights: np.ndarray) -> np.ndarray:
     deficit = TOTAL - int(freqs.sum())
     freqs[int(np.argmax(weights))] += deficit
     return freqs
+
+
+def quantize_binary(p_zero: float) -> np.ndarray:
+    """Frequencies [f0, f1] for one binary decision with P(0) = ``p_zero``: each >= 1."""
+    f0 = int(p_zero * TOTAL)  # floor for p >= 0
+    f0 = min(TOTAL - 1, max(1, f0))
+    return np.array([f0, TOTAL - f0], dtype=np.int64)

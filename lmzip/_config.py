@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lmzip.formats.errors import UnsupportedVersionError
+from lmzip.models.ensemble import batch_size, ensemble_params
 
 DEFAULT_LEVEL = 6
 
@@ -18,6 +19,7 @@ DEFAULT_LEVEL = 6
 class LevelSpec:
     chunk_size: int
     n_ctx: int  # 0: no LLM at this level (fast path: stored or xz per chunk)
+    ensemble: bool = True  # online models + mixer + calibration on top of the LLM
 
 
 # Chunk size is fixed by the level (or --chunk-size), never by the worker count, so the
@@ -26,7 +28,7 @@ LEVELS: dict[int, LevelSpec] = {
     1: LevelSpec(chunk_size=1 << 20, n_ctx=0),
     2: LevelSpec(chunk_size=1 << 20, n_ctx=0),
     3: LevelSpec(chunk_size=1 << 20, n_ctx=0),
-    4: LevelSpec(chunk_size=32 << 10, n_ctx=512),
+    4: LevelSpec(chunk_size=32 << 10, n_ctx=512, ensemble=False),
     5: LevelSpec(chunk_size=64 << 10, n_ctx=1024),
     6: LevelSpec(chunk_size=128 << 10, n_ctx=2048),
     7: LevelSpec(chunk_size=256 << 10, n_ctx=4096),
@@ -78,7 +80,8 @@ class CodingConfig:
         size = spec.chunk_size if chunk_size is None else chunk_size
         if not 1 <= size <= (1 << 31):
             raise ValueError(f"chunk size must be 1 byte..2 GiB, got {size}")
-        return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0)
+        predictor = ensemble_params() if spec.ensemble else {"kind": "llm"}
+        return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor)
 
     def with_model(self, model: ModelIdentity) -> "CodingConfig":
         return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, model, self.predictor)
@@ -99,7 +102,7 @@ class CodingConfig:
                 "n_ctx": self.n_ctx,
                 "keep": self.keep,
                 "discard": self.discard,
-                "n_batch": 1,
+                "n_batch": batch_size(self.predictor),
                 "flash_attn": False,
                 "extra_bufts": False,
                 "bos": self.model.bos,

@@ -11,23 +11,33 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lmzip.coder import RangeDecoder, RangeEncoder, quantize_logits
+from lmzip.coder import RangeDecoder, RangeEncoder, quantize_binary, quantize_logits
 from lmzip.models.predictor import Predictor
 
+# step(i, freqs, calibrator) -> the coded token (categorical) or bit (tree).
+Step = Callable[[int, np.ndarray, object], int]
 
-def _walk(
-    predictor: Predictor,
-    n_tokens: int,
-    step: Callable[[int, np.ndarray], int],
-    tick: Callable[[int], None] | None = None,
-) -> None:
+
+def _walk(predictor: Predictor, n_tokens: int, step: Step, tick: Callable[[int], None] | None = None) -> None:
     predictor.reset()
+    calibrator = getattr(predictor, "calibrator", None)
     for i in range(n_tokens):
-        freqs = quantize_logits(predictor.predict())
-        token = step(i, freqs)
+        logp = predictor.predict()
+        if calibrator is None:
+            token = step(i, quantize_logits(logp), None)
+        else:
+            # Tree coding: the token as up to 16 calibrated binary decisions.
+            calibrator.begin(logp)
+            while not calibrator.done():
+                if calibrator.forced():
+                    calibrator.push(0)
+                    continue
+                bit = step(i, quantize_binary(calibrator.left_probability()), calibrator)
+                calibrator.push(bit)
+            token = calibrator.token
         predictor.update(token)
         if tick is not None:
-            tick(i)
+            tick(token)
 
 
 def encode_tokens(
@@ -35,9 +45,10 @@ def encode_tokens(
 ) -> bytes:
     encoder = RangeEncoder()
 
-    def step(i: int, freqs: np.ndarray) -> int:
-        encoder.encode(tokens[i], freqs)
-        return tokens[i]
+    def step(i: int, freqs: np.ndarray, calibrator) -> int:
+        symbol = tokens[i] if calibrator is None else calibrator.bit_of(tokens[i])
+        encoder.encode(symbol, freqs)
+        return symbol
 
     _walk(predictor, len(tokens), step, tick)
     return encoder.finish()
@@ -49,10 +60,13 @@ def decode_tokens(
     decoder = RangeDecoder(payload)
     out: list[int] = []
 
-    def step(i: int, freqs: np.ndarray) -> int:
-        token = decoder.decode(freqs)
-        out.append(token)
-        return token
+    def step(i: int, freqs: np.ndarray, calibrator) -> int:
+        return decoder.decode(freqs)
 
-    _walk(predictor, n_tokens, step, tick)
+    def record(token: int) -> None:
+        out.append(token)
+        if tick is not None:
+            tick(token)
+
+    _walk(predictor, n_tokens, step, record)
     return out

@@ -11,7 +11,11 @@ from pathlib import Path
 
 from lmzip._config import CodingConfig, ModelIdentity
 from lmzip.formats.errors import ModelMismatchError
+import json
+
 from lmzip.models import LLMPredictor, LlamaModel, LosslessTokenizer, WindowSpec
+from lmzip.models.ensemble import ENSEMBLE_KIND, EnsemblePredictor, batch_size
+from lmzip.formats.errors import UnsupportedVersionError
 
 
 class Runtime:
@@ -21,7 +25,8 @@ class Runtime:
         self.model = LlamaModel(model_path)
         self.tokenizer = LosslessTokenizer(self.model.pieces, self.model.tokenize)
         self.n_threads = max(1, n_threads)
-        self._predictors: dict[tuple[int, int, int], LLMPredictor] = {}
+        self._sessions: dict[tuple[int, int, int, int], object] = {}
+        self._predictors: dict[str, object] = {}
 
     @property
     def identity(self) -> ModelIdentity:
@@ -44,11 +49,22 @@ class Runtime:
         if need != have:  # same file, different derived identity: a tokenizer/build change
             raise ModelMismatchError(need.name, need.sha256, have.sha256)
 
-    def predictor(self, config: CodingConfig) -> LLMPredictor:
-        key = (config.n_ctx, config.keep, config.discard)
+    def predictor(self, config: CodingConfig):
+        """The predictor the header describes: the LLM alone, or the ensemble."""
+        window = (config.n_ctx, config.keep, config.discard, batch_size(config.predictor))
+        key = json.dumps([window, config.predictor], sort_keys=True)
         if key not in self._predictors:
-            window = WindowSpec(n_ctx=config.n_ctx, keep=config.keep, discard=config.discard)
-            self._predictors[key] = LLMPredictor(self.model.new_session(window, self.n_threads))
+            if window not in self._sessions:
+                spec = WindowSpec(n_ctx=config.n_ctx, keep=config.keep, discard=config.discard)
+                self._sessions[window] = self.model.new_session(spec, self.n_threads, window[3])
+            session = self._sessions[window]
+            kind = config.predictor.get("kind")
+            if kind == "llm":
+                self._predictors[key] = LLMPredictor(session)
+            elif kind == ENSEMBLE_KIND:
+                self._predictors[key] = EnsemblePredictor(session, self.model.n_vocab, config.predictor)
+            else:
+                raise UnsupportedVersionError(f"unsupported predictor kind {kind!r}")
         return self._predictors[key]
 
 

@@ -140,8 +140,8 @@ class LlamaModel:
             n = llama_cpp.llama_tokenize(self._vocab, text, len(text), arr, cap, False, False)
         return list(arr[:n])
 
-    def new_session(self, window: WindowSpec, n_threads: int) -> "LlamaSession":
-        return LlamaSession(self, window, n_threads)
+    def new_session(self, window: WindowSpec, n_threads: int, n_batch: int = 1) -> "LlamaSession":
+        return LlamaSession(self, window, n_threads, n_batch)
 
     def __del__(self) -> None:
         model = getattr(self, "_model", None)
@@ -153,15 +153,16 @@ class LlamaModel:
 class LlamaSession:
     """One context: feed tokens one at a time, read next-token logits, slide when full."""
 
-    def __init__(self, model: LlamaModel, window: WindowSpec, n_threads: int) -> None:
-        if window.n_ctx < 16 or window.keep + window.drop >= window.n_ctx:
-            raise ValueError(f"bad window {window}")
+    def __init__(self, model: LlamaModel, window: WindowSpec, n_threads: int, n_batch: int = 1) -> None:
+        if window.n_ctx < 16 or window.keep + window.drop >= window.n_ctx or n_batch > window.drop:
+            raise ValueError(f"bad window {window} for batches of {n_batch}")
         self.model = model
         self.window = window
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = window.n_ctx
-        params.n_batch = 1
-        params.n_ubatch = 1
+        # n_batch > 1 only for confidence skip, which feeds skipped tokens as one batch.
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
         params.n_seq_max = 1
         params.n_threads = n_threads
         params.n_threads_batch = n_threads
@@ -175,7 +176,8 @@ class LlamaSession:
         self._ctx = ctx
         self._mem = llama_cpp.llama_get_memory(ctx)
         self._n_vocab = model.n_vocab
-        self._token = (llama_cpp.llama_token * 1)()
+        self._token = (llama_cpp.llama_token * n_batch)()
+        self.n_batch = n_batch
         self.n_past = 0
         self.slides = 0
 
@@ -188,20 +190,32 @@ class LlamaSession:
 
     def feed(self, token: int) -> np.ndarray:
         """Append one token; returns float32 logits (n_vocab,) for the next token."""
+        return self.feed_many([token])
+
+    def feed_many(self, tokens: list[int]) -> np.ndarray:
+        """Append tokens as ONE decode call; logits for the token after the last.
+
+        Batched and one-by-one decoding give different logits, so callers must batch
+        identically on both sides (the ensemble's skip schedule does).
+        """
         w = self.window
-        if self.n_past >= w.n_ctx:
+        k = len(tokens)
+        if not 1 <= k <= self.n_batch:
+            raise ValueError(f"batch of {k} tokens (n_batch {self.n_batch})")
+        while self.n_past + k > w.n_ctx:
             # Drop positions [keep, keep+drop) and move the rest down: a pure function of
             # n_past, so encoder and decoder slide at the same token.
             llama_cpp.llama_memory_seq_rm(self._mem, 0, w.keep, w.keep + w.drop)
             llama_cpp.llama_memory_seq_add(self._mem, 0, w.keep + w.drop, self.n_past, -w.drop)
             self.n_past -= w.drop
             self.slides += 1
-        self._token[0] = token
-        batch = llama_cpp.llama_batch_get_one(self._token, 1)
+        for i, t in enumerate(tokens):
+            self._token[i] = t
+        batch = llama_cpp.llama_batch_get_one(self._token, k)
         rc = llama_cpp.llama_decode(self._ctx, batch)
         if rc != 0:
             raise ModelError(f"llama_decode failed with code {rc}")
-        self.n_past += 1
+        self.n_past += k
         ptr = llama_cpp.llama_get_logits_ith(self._ctx, -1)
         # Copy: llama.cpp reuses the buffer on the next decode.
         return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,)).copy()
