@@ -37,6 +37,10 @@ class CorruptChunkError(CorruptError):
     def __init__(self, index: int, detail: str) -> None:
         super().__init__(f"chunk {index} is corrupt: {detail}")
         self.index = index
+        self.detail = detail
+
+    def __reduce__(self):  # rebuildable when raised in a worker process
+        return (type(self), (self.index, self.detail))
 
 
 class ModelError(LmzipError):
@@ -54,3 +58,7 @@ class ModelMismatchError(ModelError):
         )
         self.needed_name = needed_name
         self.needed_sha256 = needed_sha256
+        self.have_sha256 = have_sha256
+
+    def __reduce__(self):  # rebuildable when raised in a worker process
+        return (type(self), (self.needed_name, self.needed_sha256, self.have_sha256))

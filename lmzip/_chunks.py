@@ -25,14 +25,17 @@ class ChunkResult:
     method: Method
     payload: bytes
     n_tokens: int = 0  # tokens coded by the LLM (0 if the LLM was not used)
+    llm_tried: bool = False  # the LLM coded it (and reported progress), even if not chosen
 
 
 def _xz(raw: bytes) -> bytes:
     return lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_XZ_FILTERS)
 
 
-def _unxz(payload: bytes) -> bytes:
-    return lzma.decompress(payload, format=lzma.FORMAT_RAW, filters=_XZ_FILTERS)
+def _unxz(payload: bytes, raw_size: int) -> bytes:
+    # Bounded: a crafted chunk cannot make us inflate more than it claims (+1 to notice).
+    d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=_XZ_FILTERS)
+    return d.decompress(payload, max_length=raw_size + 1)
 
 
 def _varint(n: int) -> bytes:
@@ -70,9 +73,12 @@ def encode_chunk(
         tokens = runtime.tokenizer.encode(raw)
         if len(raw) >= MIN_BYTES_PER_TOKEN * len(tokens):
             bits = encode_tokens(runtime.predictor(config), tokens, tick)
+            if tick is not None:
+                tick.flush()
             payload = _varint(len(tokens)) + bits
+            best.llm_tried = True
             if len(payload) < len(best.payload):
-                best = ChunkResult(Method.LLM, payload, len(tokens))
+                best = ChunkResult(Method.LLM, payload, len(tokens), llm_tried=True)
     return best
 
 
@@ -90,7 +96,7 @@ def decode_chunk(
         if method == Method.STORED:
             raw = payload
         elif method == Method.XZ:
-            raw = _unxz(payload)
+            raw = _unxz(payload, raw_size)
         elif method == Method.LLM:
             if runtime is None:
                 raise CorruptChunkError(index, "LLM-coded chunk in an archive whose header has no model")
@@ -98,6 +104,8 @@ def decode_chunk(
             if n_tokens > 2 * raw_size:  # a token spells >= 1 byte, an escape pair exactly 1
                 raise CorruptChunkError(index, "token count exceeds chunk size")
             tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
+            if tick is not None:
+                tick.flush()
             raw = runtime.tokenizer.decode(tokens)
         else:  # pragma: no cover - container parsing rejects unknown methods
             raise CorruptChunkError(index, f"unknown method {method}")

@@ -28,6 +28,7 @@ class Stats:
     compressed_size: int = 0
     chunks: int = 0
     llm_chunks: int = 0
+    trailing_bytes: int = 0  # non-archive bytes after the last archive (ignored)
 
     @property
     def bits_per_byte(self) -> float:
@@ -69,8 +70,10 @@ class Codec:
     # -- model ------------------------------------------------------------------------
     def _local_runtime(self) -> Runtime:
         if self._runtime is None:
-            # In-process coding uses every core in one llama context.
-            self._runtime = Runtime(self.model_path, default_workers() if self.workers == 1 else 1)
+            # One llama.cpp thread per process: its worker threads spin-wait, and with more
+            # threads than free cores throughput collapses (measured ~200x under load).
+            # Parallelism comes from chunks in worker processes instead.
+            self._runtime = Runtime(self.model_path, 1)
         return self._runtime
 
     def _encode_config(self) -> CodingConfig:
@@ -116,9 +119,9 @@ class Codec:
     ) -> Stats:
         """Decode one or more concatenated archives from ``src`` into ``dst``.
 
-        Raises ``NotLmzipError`` if ``src`` does not start with an archive. Data after the
-        last archive that is not itself an archive raises ``TrailingDataError`` *after*
-        everything before it was written and verified.
+        Raises ``NotLmzipError`` if ``src`` does not start with an archive. Bytes after the
+        last archive that do not start another one are not decoded; they are counted in
+        ``Stats.trailing_bytes`` (``decompress`` raises ``TrailingDataError`` for them).
         """
         total = Stats()
         first = True
@@ -127,7 +130,8 @@ class Codec:
             if not magic and not first:
                 return total
             if magic != fmt.MAGIC and not first:
-                raise TrailingDataError(len(magic) + len(src.read()))
+                total.trailing_bytes = len(magic) + len(src.read())
+                return total
             stats = self._decompress_member(_Prefixed(magic, src), dst, progress)
             total.original_size += stats.original_size
             total.compressed_size += stats.compressed_size
@@ -138,13 +142,12 @@ class Codec:
     def _decompress_member(self, src: BinaryIO, dst: BinaryIO, progress: ProgressCallback | None) -> Stats:
         params, header_size = fmt.read_header(src)
         config = CodingConfig.from_params(params)
-        if config.uses_llm:
-            # Fail fast, before any work, if the model does not match.
-            self._local_runtime().check(config)
+        self.check_model(config)  # fail fast, before any work, if the model does not match
         stats = Stats()
         whole = xxhash.xxh64()
         records = fmt.iter_chunks(src, header_size)
         index_box: list[fmt.Index] = []
+        methods: deque[fmt.Method] = deque()
 
         def jobs() -> Iterator[tuple]:
             for item in records:
@@ -152,12 +155,15 @@ class Codec:
                     index_box.append(item)
                     return
                 info = item.info
+                methods.append(info.method)
                 yield (item.index, info.method, item.payload, info.raw_size, info.raw_xxh64)
                 stats.compressed_size += info.payload_size
                 stats.chunks += 1
                 stats.llm_chunks += info.method == fmt.Method.LLM
 
         for raw in self._runner.decode(jobs(), config, progress):
+            if methods.popleft() != fmt.Method.LLM and progress is not None:
+                progress(len(raw))  # LLM chunks report per token as they decode
             whole.update(raw)
             dst.write(raw)
             stats.original_size += len(raw)
@@ -170,10 +176,20 @@ class Codec:
         return stats
 
     def decompress(self, data: bytes, *, progress: ProgressCallback | None = None) -> bytes:
-        """Decompress one or more concatenated archives held in memory."""
+        """Decompress one or more concatenated archives held in memory.
+
+        Raises ``TrailingDataError`` if non-archive bytes follow the last archive.
+        """
         out = io.BytesIO()
-        self.decompress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
+        stats = self.decompress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
+        if stats.trailing_bytes:
+            raise TrailingDataError(stats.trailing_bytes)
         return out.getvalue()
+
+    def check_model(self, config: CodingConfig) -> None:
+        """Raise ``ModelMismatchError`` now if ``config`` needs another model."""
+        if config.uses_llm:
+            self._local_runtime().check(config)
 
     def close(self) -> None:
         """Stop worker processes and free the model."""
@@ -270,7 +286,7 @@ class ArchiveWriter:
             self.stats.original_size += len(raw)
             self.stats.chunks += 1
             self.stats.llm_chunks += result.method == fmt.Method.LLM
-            if progress is not None and result.method != fmt.Method.LLM:
+            if progress is not None and not result.llm_tried:
                 progress(len(raw))  # the LLM path already reported per token
             yield record
 

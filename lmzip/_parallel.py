@@ -41,21 +41,28 @@ def _runtime_in_worker() -> Runtime:
     return _worker_runtime
 
 
-def _ticker(runtime: Runtime, sink: Callable[[int], None] | None) -> Callable[[int], None] | None:
-    """A per-token callback that reports bytes covered, batched to keep IPC cheap."""
-    if sink is None:
-        return None
-    pieces = runtime.tokenizer.pieces
-    pending = [0, 0]
+class _Ticker:
+    """Per-token progress in bytes, batched to keep IPC cheap; ``flush`` sends the rest."""
 
-    def tick(token: int) -> None:
-        pending[0] += len(pieces[token])
-        pending[1] += 1
-        if pending[1] >= _TICK_EVERY:
-            sink(pending[0])
-            pending[0] = pending[1] = 0
+    def __init__(self, runtime: Runtime, sink: Callable[[int], None]) -> None:
+        self.pieces = runtime.tokenizer.pieces
+        self.sink = sink
+        self.bytes = self.tokens = 0
 
-    return tick
+    def __call__(self, token: int) -> None:
+        self.bytes += len(self.pieces[token])  # escape: 0, its substitute: the 1 byte
+        self.tokens += 1
+        if self.tokens >= _TICK_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.bytes:
+            self.sink(self.bytes)
+        self.bytes = self.tokens = 0
+
+
+def _ticker(runtime: Runtime, sink: Callable[[int], None] | None) -> _Ticker | None:
+    return None if sink is None else _Ticker(runtime, sink)
 
 
 def _queue_sink() -> Callable[[int], None] | None:
@@ -110,7 +117,7 @@ class ChunkRunner:
         if self._pool is None:
             ctx = mp.get_context("spawn")  # never fork a process that holds llama threads
             self._progress = ctx.Queue()
-            n_threads = max(1, (os.cpu_count() or 1) // self.workers)
+            n_threads = 1  # see Codec._local_runtime: one llama thread per process
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=ctx,

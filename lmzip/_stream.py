@@ -134,6 +134,7 @@ class Decompressor:
             if self._reader is None:
                 params, size = fmt.read_header(stream)
                 self._config = CodingConfig.from_params(params)
+                self._codec.check_model(self._config)
                 self._reader = fmt.RecordReader(size)
                 import xxhash
 

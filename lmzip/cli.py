@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterator, List, Optional
 
 import typer
 
-from lmzip._codec import Codec, Stats, TrailingDataError
+from lmzip._codec import Codec, Stats
 from lmzip._config import DEFAULT_LEVEL
 from lmzip.formats import container as fmt
 from lmzip.formats.errors import LmzipError
@@ -101,6 +101,9 @@ def atomic_output(path: Path, force: bool) -> Iterator[BinaryIO]:
     if path.exists() and not force:
         raise Warned(f"{path} already exists; not overwritten (use -f to force)")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give what open() would
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -151,6 +154,13 @@ class Runner:
             self._codec.close()
 
     def run(self, name: str) -> None:
+        o = self.opts
+        self.trailing_warning = ""
+        self._dispatch(name)
+        if self.trailing_warning:
+            raise Warned(self.trailing_warning)
+
+    def _dispatch(self, name: str) -> None:
         o = self.opts
         if o.list:
             self.list_file(name)
@@ -231,9 +241,12 @@ class Runner:
             out = sys.stdout.buffer
             stats = work(src, out, progress=tick)
             out.flush()
-            return stats
-        with atomic_output(dst, self.opts.force) as out:
-            return work(src, out, progress=tick)
+        else:
+            with atomic_output(dst, self.opts.force) as out:
+                stats = work(src, out, progress=tick)
+        if stats.trailing_bytes:
+            self.trailing_warning = f"{stats.trailing_bytes} bytes of trailing garbage ignored"
+        return stats
 
     # -- test / list ------------------------------------------------------------
     def test_file(self, name: str) -> None:
@@ -242,12 +255,14 @@ class Runner:
                 return len(b)
 
         if name == "-":
-            self.codec.decompress_stream(sys.stdin.buffer, Null())
-            return
-        src = Path(name)
-        self._check_input(src)
-        with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
-            stats = self.codec.decompress_stream(f, Null(), progress=tick)
+            stats = self.codec.decompress_stream(sys.stdin.buffer, Null())
+        else:
+            src = Path(name)
+            self._check_input(src)
+            with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
+                stats = self.codec.decompress_stream(f, Null(), progress=tick)
+        if stats.trailing_bytes:
+            self.trailing_warning = f"{stats.trailing_bytes} bytes of trailing garbage ignored"
         if self.opts.verbose:
             self.report.info(f"{name}: OK ({stats.original_size:,} bytes)")
 
@@ -256,8 +271,7 @@ class Runner:
             raise LmzipError("--list needs a file, not standard input")
         src = Path(name)
         self._check_input(src)
-        with open(src, "rb") as f:
-            params, index, size = fmt.read_index(f)
+        params, index, size = _list_members(src)
         orig = index.original_size
         bpb = 8 * size / orig if orig else 0.0
         ratio = f"{orig / size:.2f}x" if size else "-"
@@ -283,6 +297,39 @@ class Runner:
             raise Warned("is a directory -- ignored")
         if not src.is_file():
             raise Warned("not a regular file -- ignored")
+
+
+def _list_members(src: Path) -> tuple[dict, fmt.Index, int]:
+    """Header params of the first archive and the chunk table of all concatenated ones.
+
+    A single archive is read from its footer (no payload I/O); concatenated archives
+    are walked forward, record by record, without decoding any payload.
+    """
+    size = src.stat().st_size
+    with open(src, "rb") as f:
+        try:
+            params, index, archive_size = fmt.read_index(f)
+            if archive_size == size:
+                return params, index, size
+        except LmzipError:
+            pass
+        f.seek(0)
+        first: dict | None = None
+        total = fmt.Index()
+        while True:
+            magic = f.read(len(fmt.MAGIC))
+            if not magic:
+                break
+            f.seek(-len(magic), 1)
+            params, header_size = fmt.read_header(f)
+            first = first if first is not None else params
+            for item in fmt.iter_chunks(f, header_size, check_payload=False):
+                if isinstance(item, fmt.Index):
+                    total.chunks.extend(item.chunks)
+                    total.original_size += item.original_size
+                    total.whole_xxh64 = item.whole_xxh64
+    assert first is not None
+    return first, total, size
 
 
 # ----------------------------------------------------------------------------- entry
@@ -341,7 +388,7 @@ def run(files: list[str], opts: Options) -> int:
     if opts.remove and opts.stdout:
         report.error(None, "--rm cannot be combined with -c (standard output)")
         return EXIT_ERROR
-    status = EXIT_OK
+    errors = warnings = False
     runner = Runner(opts, report)
     try:
         for name in files:
@@ -349,22 +396,20 @@ def run(files: list[str], opts: Options) -> int:
                 runner.run(name)
             except Warned as exc:
                 report.warn(name, str(exc))
-                status = max(status, EXIT_WARNING)
-            except TrailingDataError as exc:
-                report.warn(name, f"{exc} (ignored)")
-                status = max(status, EXIT_WARNING)
+                warnings = True
             except (LmzipError, OSError, ValueError) as exc:
                 if os.environ.get("LMZIP_DEBUG"):
                     traceback.print_exc()
                 msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 report.error(None if name == "-" else name, msg)
-                status = EXIT_ERROR
+                errors = True
     except KeyboardInterrupt:
         report.error(None, "interrupted; partial output removed")
         return EXIT_ERROR
     finally:
         runner.close()
-    return status
+    # As in gzip, an error anywhere wins over warnings.
+    return EXIT_ERROR if errors else (EXIT_WARNING if warnings else EXIT_OK)
 
 
 def _main(prog: str, *, decompress: bool = False, stdout: bool = False) -> None:

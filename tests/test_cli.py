@@ -201,8 +201,6 @@ def test_output_option(run_cli, tmp_path, txt, text_2k):
     assert not (tmp_path / "both.lmz").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: files created from stdin with -o keep mkstemp's 0600 "
-                   "mode instead of 0666 & ~umask")
 def test_output_from_stdin_respects_umask(run_cli, tmp_path, text_2k):
     umask = os.umask(0)
     os.umask(umask)
@@ -327,8 +325,6 @@ def test_list_several_files_prints_one_header(run_cli, tmp_path):
     assert lines[1].endswith("a.lmz") and lines[2].endswith("b.lmz")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: -l reads only the last member's footer, whose index offset is "
-                   "relative to that member, so a valid concatenated archive is reported as corrupt")
 def test_list_concatenated_archive(run_cli, tmp_path):
     one = lmzip.compress(b"first member " * 10, level=1)
     two = lmzip.compress(b"second member, longer " * 10, level=1)
@@ -402,8 +398,6 @@ def test_error_in_one_file_does_not_stop_the_others(run_cli, tmp_path):
     assert lmzip.decompress((tmp_path / "good.txt.lmz").read_bytes()) == b"good " * 30
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: exit status is max(status, 2) on a warning, so a warning "
-                   "after an error turns exit 1 into 2 (gzip: an error always wins)")
 def test_error_then_warning_exits_1(run_cli, tmp_path):
     (tmp_path / "already.lmz").write_bytes(b"x")
     r = run_cli(FAST, "missing.txt", "already.lmz", cwd=tmp_path)
@@ -427,8 +421,6 @@ def test_trailing_garbage_is_a_warning(run_cli, tmp_path):
     assert r.stdout == b"payload " * 10
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with a file, TrailingDataError propagates through the "
-                   "atomic writer, which deletes the verified output, yet the CLI says '(ignored)' and exits 2")
 def test_trailing_garbage_keeps_decompressed_file(run_cli, tmp_path):
     blob = lmzip.compress(b"payload " * 10, level=1)
     (tmp_path / "g.txt.lmz").write_bytes(blob + b"GARBAGE")
@@ -507,8 +499,6 @@ def test_model_mismatch_is_one_line_error(run_cli, tmp_path, mismatched_llm_blob
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.txt.lmz"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with worker processes (the default -T), a corrupt chunk's "
-                   "CorruptChunkError cannot be unpickled; the CLI prints a BrokenProcessPool traceback")
 def test_corrupt_chunk_with_workers_is_one_line_error(run_cli, tmp_path, codec4, noise, layout):
     blob = codec4.compress(noise)  # a level-4 archive: its chunks are decoded by the workers
     (rec,) = layout.chunk_records(blob)

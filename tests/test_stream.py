@@ -220,9 +220,6 @@ def test_decompressor_model_mismatch(codec4_inproc, mismatched_llm_blob, layout)
     assert layout.MODEL_NAME in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Decompressor does not check the model before handing chunks "
-                   "to the worker pool; the worker's ModelMismatchError cannot be unpickled, so it "
-                   "surfaces as BrokenProcessPool")
 def test_decompressor_model_mismatch_with_worker_pool(mismatched_llm_blob):
     with lmzip.Codec(level=4, threads=2) as fresh:  # never break the shared codec4 pool
         with pytest.raises(ModelMismatchError):
