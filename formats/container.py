@@ -49,12 +49,17 @@ FLAG_PARAMS_DEFLATED = 1  # params are raw DEFLATE with PARAMS_DICTIONARY_V1 as 
 # (a new dictionary needs a new flag bit). It holds the strings every header repeats, so a
 # typical params block deflates to a few dozen bytes instead of ~500.
 PARAMS_DICTIONARY_V1 = (
-    b'{"backend":{"bos":1,"discard":512,"extra_bufts":false,"flash_attn":false,"keep":1,'
-    b'"n_batch":1,"n_ctx":2048,"name":"llama.cpp"},"chunk_size":131072,"coder":{"name":'
-    b'"constriction-range","precision":24,"quantizer":"int-floor-v1","word_bits":32},'
-    b'"level":6,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf"},'
-    b'"predictor":{"kind":"llm"},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1"},'
-    b'"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    b'{"backend":{"bos":1,"discard":512,"extra_bufts":false,"flash_attn":false,"keep":1,"n_bat'
+    b'ch":1,"n_ctx":2048,"name":"llama.cpp"},"chunk_size":131072,"coder":{"name":"constriction'
+    b'-range","precision":24,"quantizer":"int-floor-v1","word_bits":32},"level":6,"model":{"bo'
+    b's":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf"},"predictor":{"bias":{"lim'
+    b'it":4.0,"lr":0.02},"calibration":{"conf_edges":[0.3,0.6,0.9],"s_max":7.0,"shrink":32.0,"'
+    b'steps":[[false,12],[true,12],[false,24]]},"counts":{"max_candidates":24,"slots_log2":18}'
+    b',"kind":"ensemble-v1","match":{"length_buckets":[0,1,2,4,8,16,32],"max_len":64,"min_len"'
+    b':4,"slots_log2":20},"mixer":{"conf_edges":[0.3,0.6,0.9],"eta":0.5,"floor":0.002,"kind":"'
+    b'geometric","lr":0.001},"ngram":{"orders":[2,3,4]},"ppm":{"max_order":6},"skip":null},"to'
+    b'kenizer":{"kind":"model-pieces+byte-fallback+escape-v1"},"xz":{"container":"raw-lzma2","'
+    b'extreme":true,"preset":9}}'
 )
 _NO_HASH = bytes(32)
 _CRC = struct.Struct("<I")

@@ -26,16 +26,11 @@ import numpy as np
 DEPTH = 16
 _P_MIN = 1e-6
 
-# Refinement steps: each bins by (depth, confidence bucket?, stretch bucket).
-# (use_confidence, number of stretch buckets over [-S_MAX, S_MAX])
+# Defaults (the header stores the values actually used). Refinement steps bin by
+# (depth, confidence bucket if use_conf, stretch bucket): (use_conf, stretch buckets).
 STEPS = ((False, 12), (True, 12), (False, 24))
 S_MAX = 7.0  # decisions with |stretch(p)| beyond this are left alone
-_CONF_EDGES = (0.3, 0.6, 0.9)  # max token probability -> 4 buckets
-
-
-def _bucket(s: float, n: int) -> int:
-    b = int((s + S_MAX) * n / (2.0 * S_MAX))
-    return n - 1 if b >= n else (0 if b < 0 else b)
+CONF_EDGES = (0.3, 0.6, 0.9)  # the token distribution's max probability -> 4 buckets
 
 
 def _logit(p: float) -> float:
@@ -43,16 +38,20 @@ def _logit(p: float) -> float:
 
 
 class TreeCalibrator:
-    def __init__(self, n_vocab: int, shrink: float = 32.0, steps: int = len(STEPS)) -> None:
+    def __init__(self, n_vocab: int, shrink: float = 32.0, steps=STEPS, s_max: float = S_MAX,
+                 conf_edges=CONF_EDGES) -> None:
         if n_vocab > 1 << DEPTH:
             raise ValueError("vocabulary larger than the calibration tree")
         self.n_vocab = n_vocab
         self.shrink = shrink
-        self.steps = STEPS[:steps]
+        self.steps = tuple((bool(c), int(n)) for c, n in steps)
+        self.s_max = float(s_max)
+        self.conf_edges = tuple(conf_edges)
         # per step and bin (depth, conf, bucket): outcome sum, prediction sum, count
-        self.hits = [np.zeros((DEPTH, 4, n)) for _, n in self.steps]
-        self.preds = [np.zeros((DEPTH, 4, n)) for _, n in self.steps]
-        self.counts = [np.zeros((DEPTH, 4, n)) for _, n in self.steps]
+        n_conf = len(self.conf_edges) + 1
+        self.hits = [np.zeros((DEPTH, n_conf, n)) for _, n in self.steps]
+        self.preds = [np.zeros((DEPTH, n_conf, n)) for _, n in self.steps]
+        self.counts = [np.zeros((DEPTH, n_conf, n)) for _, n in self.steps]
         self._cdf: np.ndarray | None = None
 
     # -- one token ------------------------------------------------------------------------
@@ -60,7 +59,8 @@ class TreeCalibrator:
         """Start a token's walk from the final log-probabilities (V,)."""
         p = np.exp(logp - logp.max())
         self._cdf = np.concatenate(([0.0], np.cumsum(p)))  # (V+1,)
-        self._conf = _conf_bucket(float(p.max()) / float(self._cdf[-1]))
+        pmax = float(p.max()) / float(self._cdf[-1])
+        self._conf = sum(pmax >= edge for edge in self.conf_edges)
         self._lo, self._size, self._depth = 0, 1 << DEPTH, 0
         self._bins: list[tuple[int, int, int, float]] | None = None
 
@@ -87,14 +87,15 @@ class TreeCalibrator:
         p = (cdf[lo + half] - cdf[lo]) / node if node > 0 else 0.5
         p = min(1.0 - _P_MIN, max(_P_MIN, p))
         s = _logit(p)
-        if not -S_MAX < s < S_MAX:
+        s_max = self.s_max
+        if not -s_max < s < s_max:
             self._bins = None
             return p
         d, c = self._depth, self._conf
         bins = []
         for step, (use_conf, n) in enumerate(self.steps):
             cb = c if use_conf else 0
-            b = _bucket(s, n)
+            b = min(n - 1, max(0, int((s + s_max) * n / (2.0 * s_max))))
             p_in = 1.0 / (1.0 + math.exp(-s))
             bins.append((step, cb, b, p_in))
             cnt = self.counts[step][d, cb, b]
@@ -102,7 +103,7 @@ class TreeCalibrator:
                 y_mean = (self.hits[step][d, cb, b] + 0.5) / (cnt + 1.0)
                 p_mean = (self.preds[step][d, cb, b] + 0.5) / (cnt + 1.0)
                 s += (cnt / (cnt + self.shrink)) * (_logit(y_mean) - _logit(p_mean))
-                s = -S_MAX if s < -S_MAX else (S_MAX if s > S_MAX else s)
+                s = -s_max if s < -s_max else (s_max if s > s_max else s)
         self._bins = bins
         return 1.0 / (1.0 + math.exp(-s))
 
@@ -122,10 +123,3 @@ class TreeCalibrator:
         self._size = half
         self._depth += 1
 
-
-def _conf_bucket(pmax: float) -> int:
-    b = 0
-    for edge in _CONF_EDGES:
-        if pmax >= edge:
-            b += 1
-    return b

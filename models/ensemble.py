@@ -30,9 +30,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "bias": {"lr": 0.02, "limit": 4.0},
     "ngram": {"orders": [2, 3, 4]},
     "ppm": {"max_order": 6},
-    "match": {"min_len": 4, "max_len": 64, "slots_log2": 20},
-    "mixer": {"kind": "geometric", "lr": 0.002, "eta": 0.5, "floor": 0.002, "conf_edges": [0.3, 0.6, 0.9]},
-    "calibration": {"shrink": 32.0, "steps": 3},
+    "match": {"min_len": 4, "max_len": 64, "slots_log2": 20, "length_buckets": [0, 1, 2, 4, 8, 16, 32]},
+    "mixer": {"kind": "geometric", "lr": 0.001, "eta": 0.5, "floor": 0.002, "conf_edges": [0.3, 0.6, 0.9]},
+    "calibration": {"shrink": 32.0, "steps": [[False, 12], [True, 12], [False, 24]], "s_max": 7.0,
+                    "conf_edges": [0.3, 0.6, 0.9]},
     "skip": None,
 }
 
@@ -57,7 +58,7 @@ def ensemble_params(**overrides: Any) -> dict[str, Any]:
 
 
 def _match_state(bucket: int) -> int:
-    return 0 if bucket == 0 else (1 if bucket < 4 else 2)  # none / short (<8) / long
+    return 0 if bucket == 0 else (1 if bucket < 4 else 2)  # none / short / long (bucket >= 4)
 
 N_MATCH_STATES = 4  # the three above, and 3 = "LLM skipped: its prediction is stale"
 
@@ -117,7 +118,7 @@ class EnsemblePredictor:
                 row[:] = 0.0
                 row[n_inputs - 1] = 1.0
         cal = p.get("calibration")
-        self.calibrator = TreeCalibrator(n_vocab, float(cal["shrink"]), int(cal["steps"])) if cal else None
+        self.calibrator = TreeCalibrator(n_vocab, **cal) if cal else None
         self.history: list[int] = []
         self._pending: list[int] = []
         self._logits: np.ndarray | None = None

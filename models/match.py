@@ -14,19 +14,13 @@ import numpy as np
 from lmzip.models.counts import context_hash
 from lmzip.models.sparse import SparsePrediction
 
-LENGTH_BUCKETS = (0, 1, 2, 4, 8, 16, 32)  # bucket i: length >= LENGTH_BUCKETS[i]
-
-
-def length_bucket(length: int) -> int:
-    b = 0
-    for i, edge in enumerate(LENGTH_BUCKETS):
-        if length >= edge:
-            b = i
-    return b
+LENGTH_BUCKETS = (0, 1, 2, 4, 8, 16, 32)  # default; bucket i: length >= edges[i]
 
 
 class TokenMatch:
-    def __init__(self, min_len: int = 4, max_len: int = 64, slots_log2: int = 20) -> None:
+    def __init__(self, min_len: int = 4, max_len: int = 64, slots_log2: int = 20,
+                 length_buckets=LENGTH_BUCKETS) -> None:
+        self.edges = tuple(int(e) for e in length_buckets)
         self.min_len = min_len
         self.max_len = max_len
         self.positions: dict[int, int] = {}  # hashed slot -> position; bounded by slots
@@ -34,8 +28,8 @@ class TokenMatch:
         self.ptr = -1  # index in history of the predicted token
         self.length = 0
         # hit record per length bucket, with a 1-hit / 2-trial prior
-        self.hits = [1.0] * len(LENGTH_BUCKETS)
-        self.trials = [2.0] * len(LENGTH_BUCKETS)
+        self.hits = [1.0] * len(self.edges)
+        self.trials = [2.0] * len(self.edges)
         self.predicted = -1
 
     def predict(self, history: list[int]) -> SparsePrediction | None:
@@ -44,16 +38,23 @@ class TokenMatch:
             return None
         token = history[self.ptr]
         self.predicted = token
-        b = length_bucket(self.length)
+        b = self.length_bucket(self.length)
         p_hit = self.hits[b] / self.trials[b]
         return SparsePrediction(np.array([token], dtype=np.int64), np.ones(1), 1.0 - p_hit)
+
+    def length_bucket(self, length: int) -> int:
+        b = 0
+        for i, edge in enumerate(self.edges):
+            if length >= edge:
+                b = i
+        return b
 
     def predicted_next(self, history: list[int]) -> int:
         """The token the match predicts next, or -1 (no state change)."""
         return history[self.ptr] if 0 <= self.ptr < len(history) else -1
 
     def next_bucket(self) -> int:
-        return length_bucket(self.length)
+        return self.length_bucket(self.length)
 
     def hit_rate(self, bucket: int) -> float:
         return self.hits[bucket] / self.trials[bucket]
@@ -61,12 +62,12 @@ class TokenMatch:
     @property
     def bucket(self) -> int:
         """Match state for the mixer's weight-set selection (0: no match)."""
-        return 0 if self.predicted < 0 else length_bucket(self.length)
+        return 0 if self.predicted < 0 else self.length_bucket(self.length)
 
     def update(self, history: list[int], token: int) -> None:
         """``history`` already ends with ``token``."""
         if self.predicted >= 0:
-            b = length_bucket(self.length)
+            b = self.length_bucket(self.length)
             self.trials[b] += 1
             if self.predicted == token:
                 self.hits[b] += 1

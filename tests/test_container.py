@@ -68,8 +68,8 @@ def test_golden_layout():
     assert zlib.crc32(data) == GOLDEN_CRC and len(data) == GOLDEN_LEN
 
 
-GOLDEN_LEN = 176
-GOLDEN_CRC = 2707516195
+GOLDEN_LEN = 177
+GOLDEN_CRC = 985933644
 
 
 def test_not_lmzip():
