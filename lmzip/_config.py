@@ -80,7 +80,10 @@ class CodingConfig:
         size = spec.chunk_size if chunk_size is None else chunk_size
         if not 1 <= size <= (1 << 31):
             raise ValueError(f"chunk size must be 1 byte..2 GiB, got {size}")
-        predictor = ensemble_params() if spec.ensemble else {"kind": "llm"}
+        # Calibration and confidence skip are built and measured (README ablation) but did
+        # not earn a place in the default levels: calibration cost bits on every file
+        # measured, skip only pays on highly repetitive input.
+        predictor = ensemble_params(calibration=None) if spec.ensemble else {"kind": "llm"}
         return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor)
 
     def with_model(self, model: ModelIdentity) -> "CodingConfig":
