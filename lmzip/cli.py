@@ -354,7 +354,8 @@ def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Ty
     app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
     @app.command(help="Compress or decompress FILEs with a language model (lossless). "
-                 "With no FILE, or when FILE is -, read standard input.")
+                 "With no FILE, or when FILE is -, read standard input.",
+                 epilog="Benchmarks: lmzip bench --help. Format: formats/SPEC.md.")
     def main(
         files: List[str] = typer.Argument(None, metavar="[FILE]..."),
         decompress: bool = typer.Option(force_decompress, "-d", "--decompress", "--uncompress", help="decompress"),
