@@ -44,8 +44,11 @@ class ReplayLLM:
 
 def configs() -> dict[str, dict | None]:
     rows: dict[str, dict | None] = {"LLM alone": None, "all": ensemble_params()}
+    # Confidence skip changes which LLM calls happen, so replayed logits cannot measure
+    # it; it is measured live (scripts/skip_bench.py).
     for c in COMPONENTS:
-        rows[f"all - {c}"] = ensemble_params(**{c: None})
+        if c != "skip":
+            rows[f"all - {c}"] = ensemble_params(**{c: None})
     mixer = ensemble_params()["mixer"]
     rows["all, linear mixer"] = ensemble_params(mixer={**mixer, "kind": "linear"})
     return rows
