@@ -34,8 +34,9 @@ def quantize_probabilities(probs: np.ndarray) -> np.ndarray:
     if peak <= 0:
         weights = np.ones(n, dtype=np.int64)
     else:
-        # Scale by the maximum (an exact float op) so the largest weight is 2**31.
-        weights = np.floor(p * (float(1 << WEIGHT_BITS) / peak)).astype(np.int64)
+        # Divide by the maximum first (so a denormal peak cannot overflow the scale),
+        # then scale: the largest weight is exactly 2**31.
+        weights = np.floor((p / peak) * float(1 << WEIGHT_BITS)).astype(np.int64)
     return _weights_to_frequencies(weights)
 
 

@@ -57,3 +57,12 @@ def test_invalid_inputs_raise(bad):
 def test_all_zero_is_uniform():
     f = quantize_probabilities(np.zeros(4))
     assert f.tolist() == [TOTAL // 4] * 4
+
+
+def test_denormal_peak_does_not_overflow():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the float -> int cast must not happen
+        f = quantize_probabilities(np.array([5e-324, 0.0, 2.5e-324]))
+    assert f.sum() == TOTAL and f[0] > f[1] >= 1
