@@ -140,6 +140,4 @@ class CodingConfig:
                 predictor=dict(params["predictor"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, UnsupportedVersionError):
-                raise
             raise UnsupportedVersionError(f"archive header parameters not understood: {exc!r}") from None

@@ -7,7 +7,6 @@ chunk and the config, so the archive is identical for any number of workers.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import queue
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor

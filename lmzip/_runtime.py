@@ -7,7 +7,6 @@ their whole life, and the in-process ``Codec`` keeps its own.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from lmzip._config import CodingConfig, ModelIdentity
 from lmzip.formats.errors import ModelMismatchError
@@ -66,7 +65,3 @@ class Runtime:
             else:
                 raise UnsupportedVersionError(f"unsupported predictor kind {kind!r}")
         return self._predictors[key]
-
-
-def model_path_or_bundled(path: str | os.PathLike[str] | None) -> Path | None:
-    return Path(path) if path is not None else None

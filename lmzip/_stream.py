@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 
+import xxhash
+
 from lmzip._codec import ArchiveWriter, Codec, TrailingDataError
 from lmzip._config import DEFAULT_LEVEL, CodingConfig
 from lmzip.formats import container as fmt
@@ -136,8 +138,6 @@ class Decompressor:
                 self._config = CodingConfig.from_params(params)
                 self._codec.check_model(self._config)
                 self._reader = fmt.RecordReader(size)
-                import xxhash
-
                 self._whole = xxhash.xxh64()
                 used = size
             else:

@@ -154,7 +154,6 @@ class Runner:
             self._codec.close()
 
     def run(self, name: str) -> None:
-        o = self.opts
         self.trailing_warning = ""
         self._dispatch(name)
         if self.trailing_warning:

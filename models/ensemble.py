@@ -10,7 +10,7 @@ dict that the archive header stores, so a decoder never relies on defaults.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
