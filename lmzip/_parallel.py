@@ -69,21 +69,30 @@ def _queue_sink() -> Callable[[int], None] | None:
     return None if q is None else q.put
 
 
-def _encode_job(raw: bytes, config: CodingConfig) -> ChunkResult:
-    runtime = _runtime_in_worker() if config.uses_llm else None
+def _encode(raw: bytes, config: CodingConfig, get_runtime: Callable[[], Runtime], sink) -> ChunkResult:
+    """Encode one chunk; the model is loaded (and checked) only if the LLM may be used."""
+    runtime = get_runtime() if config.uses_llm else None
     if runtime is not None:
         runtime.check(config)
-    return encode_chunk(raw, config, runtime, _ticker(runtime, _queue_sink()) if runtime else None)
+    return encode_chunk(raw, config, runtime, _ticker(runtime, sink) if runtime else None)
 
 
-def _decode_job(
-    index: int, method: Method, payload: bytes, raw_size: int, raw_xxh64: int, config: CodingConfig
-) -> bytes:
-    runtime = _runtime_in_worker() if method == Method.LLM else None
+def _decode(job: tuple, config: CodingConfig, get_runtime: Callable[[], Runtime], sink) -> bytes:
+    """Decode one (index, method, payload, raw_size, raw_xxh64) job."""
+    index, method, payload, raw_size, raw_xxh64 = job
+    runtime = get_runtime() if method == Method.LLM else None
     if runtime is not None:
         runtime.check(config)
-    tick = _ticker(runtime, _queue_sink()) if runtime else None
+    tick = _ticker(runtime, sink) if runtime else None
     return decode_chunk(index, method, payload, raw_size, raw_xxh64, config, runtime, tick)
+
+
+def _encode_job(raw: bytes, config: CodingConfig) -> ChunkResult:
+    return _encode(raw, config, _runtime_in_worker, _queue_sink())
+
+
+def _decode_job(job: tuple, config: CodingConfig) -> bytes:
+    return _decode(job, config, _runtime_in_worker, _queue_sink())
 
 
 class ChunkRunner:
@@ -95,21 +104,6 @@ class ChunkRunner:
         self._runtime_factory = runtime_factory
         self._pool: ProcessPoolExecutor | None = None
         self._progress: "mp.Queue[int] | None" = None
-
-    # -- in-process -----------------------------------------------------------------
-    def _local_encode(self, raw: bytes, config: CodingConfig, on_bytes) -> ChunkResult:
-        runtime = self._runtime_factory() if config.uses_llm else None
-        if runtime is not None:
-            runtime.check(config)
-        return encode_chunk(raw, config, runtime, _ticker(runtime, on_bytes) if runtime else None)
-
-    def _local_decode(self, job: tuple, config: CodingConfig, on_bytes) -> bytes:
-        index, method, payload, raw_size, raw_xxh64 = job
-        runtime = self._runtime_factory() if method == Method.LLM else None
-        if runtime is not None:
-            runtime.check(config)
-        tick = _ticker(runtime, on_bytes) if runtime else None
-        return decode_chunk(index, method, payload, raw_size, raw_xxh64, config, runtime, tick)
 
     # -- pool -----------------------------------------------------------------------
     def _ensure_pool(self) -> ProcessPoolExecutor:
@@ -163,7 +157,7 @@ class ChunkRunner:
         """Encode chunks, yielding results in input order."""
         if self.workers == 1 or not config.uses_llm:
             for raw in chunks:
-                yield self._local_encode(raw, config, on_bytes)
+                yield _encode(raw, config, self._runtime_factory, on_bytes)
             return
         pool = self._ensure_pool()
         yield from self._ordered(lambda raw: pool.submit(_encode_job, raw, config), chunks, on_bytes)
@@ -172,10 +166,10 @@ class ChunkRunner:
         """Decode (index, method, payload, raw_size, raw_xxh64) jobs, in input order."""
         if self.workers == 1 or not config.uses_llm:
             for job in jobs:
-                yield self._local_decode(job, config, on_bytes)
+                yield _decode(job, config, self._runtime_factory, on_bytes)
             return
         pool = self._ensure_pool()
-        yield from self._ordered(lambda job: pool.submit(_decode_job, *job, config), jobs, on_bytes)
+        yield from self._ordered(lambda job: pool.submit(_decode_job, job, config), jobs, on_bytes)
 
     def close(self) -> None:
         if self._pool is not None:
