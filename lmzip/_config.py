@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lmzip.formats.errors import UnsupportedVersionError
-from lmzip.models.ensemble import batch_size, ensemble_params
+from lmzip.models.ensemble import batch_size
 
 DEFAULT_LEVEL = 6
 
@@ -36,7 +36,12 @@ LEVELS: dict[int, LevelSpec] = {
     9: LevelSpec(chunk_size=1 << 20, n_ctx=8192),
 }
 
+# v1 (llama.cpp) archives quantize float log-probabilities; exact archives quantize
+# integer log2q logits with integer arithmetic only.
 CODER_PARAMS = {"name": "constriction-range", "word_bits": 32, "precision": 24, "quantizer": "int-floor-v1"}
+CODER_PARAMS_EXACT = {"name": "constriction-range", "word_bits": 32, "precision": 24, "quantizer": "log2q-exp2-v1"}
+LLAMA_BACKEND = "llama.cpp"  # format v1: machine-dependent numerics, decode only
+EXACT_BACKEND = "exact-v1"  # models/exact: identical logits on every machine
 XZ_PARAMS = {"container": "raw-lzma2", "preset": 9, "extreme": True}
 TOKENIZER_KIND = "model-pieces+byte-fallback+escape-v1"
 
@@ -64,6 +69,13 @@ class CodingConfig:
     discard: int = 0
     model: ModelIdentity | None = None
     predictor: dict[str, Any] = field(default_factory=lambda: {"kind": "llm"})
+    backend: str = EXACT_BACKEND
+
+    @property
+    def coder_params(self) -> dict[str, Any]:
+        # Archives without the LLM never quantize: they keep the v1 coder entry (and so
+        # their bytes) unchanged.
+        return CODER_PARAMS_EXACT if self.uses_llm and self.backend == EXACT_BACKEND else CODER_PARAMS
 
     @property
     def uses_llm(self) -> bool:
@@ -83,48 +95,63 @@ class CodingConfig:
         # Calibration and confidence skip are built and measured (README ablation) but did
         # not earn a place in the default levels: calibration cost bits on every file
         # measured, skip only pays on highly repetitive input.
-        predictor = ensemble_params(calibration=None) if spec.ensemble else {"kind": "llm"}
+        if spec.ensemble:
+            from lmzip.models.xensemble import xensemble_params
+
+            predictor = xensemble_params()
+        else:
+            predictor = {"kind": "llm"}
         return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor)
 
     def with_model(self, model: ModelIdentity) -> "CodingConfig":
-        return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, model, self.predictor)
+        return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, model,
+                            self.predictor, self.backend)
 
     def to_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
             "level": self.level,
             "chunk_size": self.chunk_size,
-            "coder": CODER_PARAMS,
+            "coder": self.coder_params,
             "xz": XZ_PARAMS,
         }
         if self.uses_llm:
             assert self.model is not None, "LLM config without a model identity"
             params["model"] = self.model.to_params()
             params["tokenizer"] = {"kind": TOKENIZER_KIND, "sha256": self.model.tokenizer_sha256}
-            params["backend"] = {
-                "name": "llama.cpp",
-                "n_ctx": self.n_ctx,
-                "keep": self.keep,
-                "discard": self.discard,
-                "n_batch": batch_size(self.predictor),
-                "flash_attn": False,
-                "extra_bufts": False,
-                "bos": self.model.bos,
-            }
+            params["backend"] = self._backend_params()
             params["predictor"] = self.predictor
         return params
+
+    def _backend_params(self) -> dict[str, Any]:
+        assert self.model is not None
+        if self.backend == EXACT_BACKEND:
+            return {"name": EXACT_BACKEND, "n_ctx": self.n_ctx, "keep": self.keep, "discard": self.discard,
+                    "bos": self.model.bos}
+        return {
+            "name": LLAMA_BACKEND,
+            "n_ctx": self.n_ctx,
+            "keep": self.keep,
+            "discard": self.discard,
+            "n_batch": batch_size(self.predictor),
+            "flash_attn": False,
+            "extra_bufts": False,
+            "bos": self.model.bos,
+        }
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> "CodingConfig":
         try:
-            if params.get("coder", CODER_PARAMS) != CODER_PARAMS:
-                raise UnsupportedVersionError(f"unsupported entropy coder {params['coder']!r}")
             level = int(params["level"])
             chunk_size = int(params["chunk_size"])
-            if "backend" not in params:
+            backend = params.get("backend")
+            name = backend.get("name") if backend is not None else None
+            if name not in (None, LLAMA_BACKEND, EXACT_BACKEND):
+                raise UnsupportedVersionError(f"unsupported model backend {name!r}")
+            coder = CODER_PARAMS_EXACT if name == EXACT_BACKEND else CODER_PARAMS
+            if params.get("coder", coder) != coder:
+                raise UnsupportedVersionError(f"unsupported entropy coder {params['coder']!r}")
+            if backend is None:
                 return cls(level=level, chunk_size=chunk_size, n_ctx=0)
-            backend = params["backend"]
-            if backend.get("name") != "llama.cpp":
-                raise UnsupportedVersionError(f"unsupported model backend {backend.get('name')!r}")
             tok = params["tokenizer"]
             if tok.get("kind") != TOKENIZER_KIND:
                 raise UnsupportedVersionError(f"unsupported tokenizer scheme {tok.get('kind')!r}")
@@ -138,6 +165,7 @@ class CodingConfig:
                 discard=int(backend["discard"]),
                 model=model,
                 predictor=dict(params["predictor"]),
+                backend=name,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UnsupportedVersionError(f"archive header parameters not understood: {exc!r}") from None

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lmzip.coder import RangeDecoder, RangeEncoder, quantize_binary, quantize_logits
+from lmzip.coder import RangeDecoder, RangeEncoder, quantize_binary, quantize_log2q, quantize_logits
 from lmzip.models.predictor import Predictor
 
 # step(i, freqs, calibrator) -> the coded token (categorical) or bit (tree).
@@ -24,7 +24,9 @@ def _walk(predictor: Predictor, n_tokens: int, step: Step, tick: Callable[[int],
     for i in range(n_tokens):
         logp = predictor.predict()
         if calibrator is None:
-            token = step(i, quantize_logits(logp), None)
+            # Integer log2q (exact backend) is quantized with integer arithmetic only.
+            freqs = quantize_log2q(logp) if logp.dtype.kind == "i" else quantize_logits(logp)
+            token = step(i, freqs, None)
         else:
             # Tree coding: the token as up to 16 calibrated binary decisions.
             calibrator.begin(logp)

@@ -1,30 +1,34 @@
 """A loaded model plus the objects derived from it, cached per process.
 
-Loading SmolLM2 takes about a second and ~100 MB; worker processes keep one runtime for
-their whole life, and the in-process ``Codec`` keeps its own.
+Loading takes about a second; worker processes keep one runtime for their whole life,
+and the in-process ``Codec`` keeps its own. Exact archives (backend ``exact-v1``) run on
+``models/exact``; version-1 archives (backend ``llama.cpp``) still decode through
+llama.cpp where this machine reproduces the logits that made them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
-from lmzip._config import CodingConfig, ModelIdentity
-from lmzip.formats.errors import ModelMismatchError
-import json
-
+from lmzip._config import EXACT_BACKEND, LLAMA_BACKEND, CodingConfig, ModelIdentity
+from lmzip.formats.errors import ModelMismatchError, UnsupportedVersionError
 from lmzip.models import LLMPredictor, LlamaModel, LosslessTokenizer, WindowSpec
 from lmzip.models.ensemble import ENSEMBLE_KIND, EnsemblePredictor, batch_size
-from lmzip.formats.errors import UnsupportedVersionError
+from lmzip.models.exact.backend import ExactBackend, ExactSession, Window
+from lmzip.models.exact.weights import ExactWeights
 
 
 class Runtime:
     """Model, tokenizer and one LLM session per window size."""
 
     def __init__(self, model_path: str | os.PathLike[str] | None, n_threads: int) -> None:
+        # llama.cpp supplies the tokenizer (and v1 decoding); the exact core the logits.
         self.model = LlamaModel(model_path)
         self.tokenizer = LosslessTokenizer(self.model.pieces, self.model.tokenize)
         self.n_threads = max(1, n_threads)
-        self._sessions: dict[tuple[int, int, int, int], object] = {}
+        self._weights: ExactWeights | None = None
+        self._sessions: dict[tuple, object] = {}
         self._predictors: dict[str, object] = {}
 
     @property
@@ -37,6 +41,20 @@ class Runtime:
             bos=self.model.bos,
         )
 
+    @property
+    def weights(self) -> ExactWeights:
+        if self._weights is None:
+            self._weights = ExactWeights(self.model.path)
+        return self._weights
+
+    @property
+    def kernel_path(self) -> str | None:
+        """The exact kernel path the sessions of this runtime use (None before any)."""
+        for session in self._sessions.values():
+            if isinstance(session, ExactSession):
+                return session.backend.path
+        return None
+
     def check(self, config: CodingConfig) -> None:
         """Refuse to code with a model other than the one the archive names."""
         need = config.model
@@ -48,20 +66,36 @@ class Runtime:
         if need != have:  # same file, different derived identity: a tokenizer/build change
             raise ModelMismatchError(need.name, need.sha256, have.sha256)
 
-    def predictor(self, config: CodingConfig):
-        """The predictor the header describes: the LLM alone, or the ensemble."""
-        window = (config.n_ctx, config.keep, config.discard, batch_size(config.predictor))
-        key = json.dumps([window, config.predictor], sort_keys=True)
-        if key not in self._predictors:
-            if window not in self._sessions:
+    def _session(self, config: CodingConfig):
+        key = (config.backend, config.n_ctx, config.keep, config.discard, batch_size(config.predictor))
+        if key not in self._sessions:
+            if config.backend == EXACT_BACKEND:
+                window = Window(config.n_ctx, config.keep, config.discard)
+                backend = ExactBackend(self.weights, window, n_lanes=1, n_threads=self.n_threads)
+                self._sessions[key] = ExactSession(backend)
+            elif config.backend == LLAMA_BACKEND:
                 spec = WindowSpec(n_ctx=config.n_ctx, keep=config.keep, discard=config.discard)
-                self._sessions[window] = self.model.new_session(spec, self.n_threads, window[3])
-            session = self._sessions[window]
+                self._sessions[key] = self.model.new_session(spec, self.n_threads, key[4])
+            else:  # pragma: no cover - from_params rejects unknown backends
+                raise UnsupportedVersionError(f"unsupported model backend {config.backend!r}")
+        return self._sessions[key]
+
+    def predictor(self, config: CodingConfig):
+        """The predictor the header describes: the LLM alone, or an ensemble."""
+        key = json.dumps([config.backend, config.n_ctx, config.keep, config.discard, config.predictor],
+                         sort_keys=True)
+        if key not in self._predictors:
+            session = self._session(config)
             kind = config.predictor.get("kind")
+            exact = config.backend == EXACT_BACKEND
             if kind == "llm":
                 self._predictors[key] = LLMPredictor(session)
-            elif kind == ENSEMBLE_KIND:
+            elif kind == ENSEMBLE_KIND and not exact:
                 self._predictors[key] = EnsemblePredictor(session, self.model.n_vocab, config.predictor)
+            elif kind == "ensemble-x1" and exact:
+                from lmzip.models.xensemble import XEnsemblePredictor
+
+                self._predictors[key] = XEnsemblePredictor(session, self.model.n_vocab, config.predictor)
             else:
-                raise UnsupportedVersionError(f"unsupported predictor kind {kind!r}")
+                raise UnsupportedVersionError(f"unsupported predictor kind {kind!r} for backend {config.backend!r}")
         return self._predictors[key]

@@ -1,7 +1,8 @@
 """Predictors: what the coding loop asks for the next token's distribution.
 
 Every predictor follows one small protocol — ``reset()``, ``predict()``, ``update(token)``
-— and ``predict`` returns unnormalized log-probabilities (float64, shape (n_vocab,)).
+— and ``predict`` returns unnormalized log-probabilities, shape (n_vocab,): integer log2q
+(2**-16 bit units) on the exact backend, float64 nats on the v1 llama.cpp backend.
 The coding loop quantizes them; predictors never see the coder.
 """
 
@@ -11,7 +12,6 @@ from typing import Protocol
 
 import numpy as np
 
-from lmzip.models.llama_backend import LlamaSession
 
 
 class Predictor(Protocol):
@@ -27,7 +27,7 @@ class LLMPredictor:
     feeds it. So the last token of a chunk is never evaluated, on either side.
     """
 
-    def __init__(self, session: LlamaSession) -> None:
+    def __init__(self, session) -> None:
         self.session = session
         self._pending: int | None = None
         self._logits: np.ndarray | None = None
@@ -41,6 +41,8 @@ class LLMPredictor:
             self._logits = self.session.feed(self._pending)
             self._pending = None
         assert self._logits is not None, "predict() before reset()"
+        if self._logits.dtype.kind == "i":
+            return self._logits  # exact backend: integer log2q logits, quantized as they are
         return self._logits.astype(np.float64)
 
     def update(self, token: int) -> None:
