@@ -5,7 +5,17 @@ vector into an exact integer frequency table (``quantize``) and moves symbols in
 of a 32-bit-word range-coded bitstream (``range``).
 """
 
-from lmzip.coder.quantize import PRECISION, TOTAL, quantize_binary, quantize_logits, quantize_probabilities
+from lmzip.coder.quantize import (
+    LOG2Q_ONE,
+    PRECISION,
+    TOTAL,
+    exp2_weight,
+    exp2_weights,
+    quantize_binary,
+    quantize_log2q,
+    quantize_logits,
+    quantize_probabilities,
+)
 from lmzip.coder.range import RangeDecoder, RangeEncoder
 
 __all__ = [
@@ -14,6 +24,10 @@ __all__ = [
     "quantize_probabilities",
     "quantize_logits",
     "quantize_binary",
+    "quantize_log2q",
+    "exp2_weights",
+    "exp2_weight",
+    "LOG2Q_ONE",
     "RangeEncoder",
     "RangeDecoder",
 ]

@@ -10,6 +10,8 @@ integer, so the coded CDF is *exactly* ``cumsum(freqs)``: the frequencies comput
 
 from __future__ import annotations
 
+from typing import Callable, TypeVar
+
 import numpy as np
 import constriction
 
@@ -41,13 +43,43 @@ class RangeEncoder:
 
 
 class RangeDecoder:
-    """Decode symbols from a bitstream made by :class:`RangeEncoder`."""
+    """Decode symbols from a bitstream made by :class:`RangeEncoder`.
+
+    Bits that no encoder made (damage, or a decoder whose frequencies differ from the
+    encoder's) fail as ``ValueError``, never as whatever constriction raised.
+    """
 
     def __init__(self, data: bytes) -> None:
         if len(data) % 4:
             raise ValueError("range-coded payload length is not a multiple of 4")
         words = np.frombuffer(data, dtype="<u4").astype(np.uint32)
-        self._decoder = constriction.stream.queue.RangeDecoder(words)
+        self._decoder = _guarded(lambda: constriction.stream.queue.RangeDecoder(words))
 
     def decode(self, freqs: np.ndarray) -> int:
-        return int(self._decoder.decode(_model(freqs)))
+        """The next symbol under ``freqs``; ``ValueError`` if the data cannot be decoded."""
+        model = _model(freqs)
+        symbol = int(_guarded(lambda: self._decoder.decode(model)))
+        if not 0 <= symbol < freqs.shape[0]:  # every symbol has freq >= 1: cannot happen
+            raise ValueError(f"range decoder returned symbol {symbol} outside alphabet of {freqs.shape[0]}")
+        return symbol
+
+
+T = TypeVar("T")
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """Run a constriction call, turning its failures into ``ValueError``.
+
+    On a point that no symbol owns, constriction raises ``AssertionError`` ("Tried to
+    decode from compressed data that is invalid for the employed entropy model"); a Rust
+    panic would surface as pyo3's ``PanicException``, which is a ``BaseException``.
+    Interrupts and ``MemoryError`` are not data errors and pass through.
+    """
+    try:
+        return call()
+    except MemoryError:
+        raise
+    except BaseException as exc:
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise  # KeyboardInterrupt, SystemExit, GeneratorExit
+        raise ValueError(f"range-coded data is invalid for this model ({type(exc).__name__})") from None

@@ -22,6 +22,7 @@ from lmzip.formats.errors import (
     CorruptError,
     FormatError,
     LmzipError,
+    MachineDependentError,
     ModelError,
     ModelMismatchError,
     NotLmzipError,
@@ -33,6 +34,6 @@ __all__ = [
     "FORMAT_MAJOR", "FORMAT_MINOR", "MAGIC", "Chunk", "ChunkInfo", "Index", "Method", "RecordReader",
     "encode_chunk", "encode_header", "encode_trailer", "iter_chunks", "read_header",
     "read_index", "xxh64", "CorruptChunkError", "CorruptError", "FormatError", "LmzipError",
-    "ModelError", "ModelMismatchError", "NotLmzipError", "TruncatedError",
+    "MachineDependentError", "ModelError", "ModelMismatchError", "NotLmzipError", "TruncatedError",
     "UnsupportedVersionError",
 ]

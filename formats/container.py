@@ -234,6 +234,7 @@ class Chunk:
     index: int
     info: ChunkInfo
     payload: bytes
+    offset: int | None = None  # where the record starts in its archive
 
 
 class RecordReader:
@@ -252,14 +253,14 @@ class RecordReader:
     def read(self, stream: BinaryIO) -> Chunk | Index:
         """The next record: a ``Chunk``, or the validated ``Index`` (footer consumed)."""
         r = _Reader(stream)
-        r.offset = self.offset
+        r.offset = start = self.offset
         n = len(self.seen)
         tag = r.read(1, "chunk table")
         if tag == CHUNK_TAG:
             head = tag + r.read(_CHUNK_HEAD.size - 1, f"record of chunk {n}")
             (crc,) = _CRC.unpack(r.read(4, f"record of chunk {n}"))
             if crc != zlib.crc32(head):
-                raise CorruptChunkError(n, "record header checksum mismatch")
+                raise CorruptChunkError(n, "record header checksum mismatch", offset=start)
             _, method, raw_size, payload_size, raw_hash, payload_crc = _CHUNK_HEAD.unpack(head)
             try:
                 method = Method(method)
@@ -267,11 +268,11 @@ class RecordReader:
                 raise UnsupportedVersionError(f"chunk {n} uses unknown coding method {method}") from None
             payload = r.read(payload_size, f"payload of chunk {n}")
             if self.check_payload and zlib.crc32(payload) != payload_crc:
-                raise CorruptChunkError(n, "payload checksum mismatch")
+                raise CorruptChunkError(n, "payload checksum mismatch", offset=start)
             info = ChunkInfo(method, raw_size, payload_size, raw_hash)
             self.seen.append(info)
             self.offset = r.offset
-            return Chunk(n, info, payload)
+            return Chunk(n, info, payload, start)
         if tag == INDEX_TAG:
             index_offset = r.offset - 1
             index = _read_index_body(r, tag)

@@ -34,13 +34,36 @@ class CorruptError(FormatError):
 class CorruptChunkError(CorruptError):
     """Chunk ``index`` failed its checksum (or could not be decoded)."""
 
-    def __init__(self, index: int, detail: str) -> None:
-        super().__init__(f"chunk {index} is corrupt: {detail}")
+    offset: int | None = None  # where the chunk's record starts in its archive, if known
+
+    def __init__(self, index: int, detail: str, offset: int | None = None) -> None:
+        super().__init__(f"chunk {index} is corrupt: {detail}{chunk_offset_note(offset)}")
         self.index = index
         self.detail = detail
+        self.offset = offset
 
-    def __reduce__(self):  # rebuildable when raised in a worker process
-        return (type(self), (self.index, self.detail))
+    def __reduce__(self):  # rebuildable when raised in a worker process (message and offset kept)
+        return (type(self), (self.index, self.detail), {"offset": self.offset, "args": self.args})
+
+
+class MachineDependentError(CorruptChunkError):
+    """Chunk ``index`` is intact but cannot be decoded with this machine's numerics.
+
+    Format v1 LLM chunks are coded with llama.cpp's logits, whose kernels (AVX2 vs
+    AVX-512, ...) round differently between CPUs. When the payload passed its crc32 and
+    still fails to decode, the likely cause is such a CPU, not damage. ``detail`` keeps
+    the underlying failure; the message tells the user what to do.
+    """
+
+    def __init__(self, index: int, detail: str, offset: int | None = None) -> None:
+        CorruptError.__init__(
+            self,
+            f"chunk {index}: made with machine-dependent numerics (format v1, llama.cpp); "
+            f"decode it on a CPU like the one that made it{chunk_offset_note(offset)}",
+        )
+        self.index = index
+        self.detail = detail
+        self.offset = offset
 
 
 class ModelError(LmzipError):
@@ -62,3 +85,8 @@ class ModelMismatchError(ModelError):
 
     def __reduce__(self):  # rebuildable when raised in a worker process
         return (type(self), (self.needed_name, self.needed_sha256, self.have_sha256))
+
+
+def chunk_offset_note(offset: int | None) -> str:
+    """The part of a chunk error's message that says where the chunk's record starts."""
+    return "" if offset is None else f" (chunk record at byte {offset} of the archive)"

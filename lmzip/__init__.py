@@ -12,22 +12,37 @@ The public surface mirrors the standard library's ``lzma`` module::
 ``Compressor``/``Decompressor`` work incrementally; every error is an ``LmzipError``.
 """
 
-from lmzip._api import compress, decompress
-from lmzip._codec import Codec, Stats, TrailingDataError
-from lmzip._config import DEFAULT_LEVEL, LEVELS
-from lmzip._file import LmzipFile, open
-from lmzip._stream import Compressor, Decompressor
-from lmzip.formats.errors import (
-    CorruptChunkError,
-    CorruptError,
-    FormatError,
-    LmzipError,
-    ModelError,
-    ModelMismatchError,
-    NotLmzipError,
-    TruncatedError,
-    UnsupportedVersionError,
-)
+try:
+    from lmzip._api import compress, decompress
+    from lmzip._codec import Codec, Stats, TrailingDataError
+    from lmzip._config import DEFAULT_LEVEL, LEVELS
+    from lmzip._file import LmzipFile, open
+    from lmzip._stream import Compressor, Decompressor
+    from lmzip.formats.errors import (
+        CorruptChunkError,
+        CorruptError,
+        FormatError,
+        LmzipError,
+        MachineDependentError,
+        ModelError,
+        ModelMismatchError,
+        NotLmzipError,
+        TruncatedError,
+        UnsupportedVersionError,
+    )
+except ModuleNotFoundError as _exc:  # a dependency is missing: name the package to install
+    from lmzip._deps import missing_dependency
+
+    _MISSING = missing_dependency(_exc)
+    if _MISSING is None:
+        raise
+    _MISSING_NAME = _exc.name
+
+    def __getattr__(name: str):
+        # ``import lmzip`` works (so the CLI can print one line); any use says what to install.
+        raise ModuleNotFoundError(_MISSING, name=_MISSING_NAME)
+else:
+    _MISSING = None
 
 __version__ = "0.1.0"
 
@@ -35,5 +50,5 @@ __all__ = [
     "compress", "decompress", "open", "Codec", "Compressor", "Decompressor", "LmzipFile",
     "Stats", "DEFAULT_LEVEL", "LEVELS", "LmzipError", "FormatError", "NotLmzipError",
     "UnsupportedVersionError", "TruncatedError", "CorruptError", "CorruptChunkError",
-    "TrailingDataError", "ModelError", "ModelMismatchError", "__version__",
+    "MachineDependentError", "TrailingDataError", "ModelError", "ModelMismatchError", "__version__",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from lmzip._codec import Codec, ProgressCallback
+from lmzip._codec import Codec, ProgressCallback, int_argument
 from lmzip._config import DEFAULT_LEVEL
 
 _codecs: dict[tuple, Codec] = {}
@@ -14,6 +14,9 @@ _lock = threading.Lock()
 
 def _shared_codec(level: int, model: str | os.PathLike[str] | None, threads: int | None) -> Codec:
     """Loading a model costs ~1 s; keep one Codec per (level, model, threads)."""
+    # Checked before the lookup: True and 1.0 hash like 1 and would find level 1's codec.
+    level = int_argument("level", level)
+    threads = int_argument("threads", threads, optional=True)
     key = (level, os.fspath(model) if model is not None else None, threads)
     with _lock:
         codec = _codecs.get(key)

@@ -10,7 +10,7 @@ from lmzip._config import CodingConfig
 from lmzip._engine import decode_tokens, encode_tokens
 from lmzip._runtime import Runtime
 from lmzip.formats.container import Method, xxh64
-from lmzip.formats.errors import CorruptChunkError
+from lmzip.formats.errors import CorruptChunkError, LmzipError, MachineDependentError
 
 _XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
 
@@ -82,6 +82,34 @@ def encode_chunk(
     return best
 
 
+def machine_dependent_numerics(config: CodingConfig) -> bool:
+    """Do this archive's LLM chunks depend on the CPU that coded them?
+
+    True for format v1 (llama.cpp logits: its kernels round differently on AVX2 and
+    AVX-512 CPUs). Configs without a ``backend`` attribute are v1 archives.
+    """
+    return getattr(config, "backend", "llama.cpp") == "llama.cpp"
+
+
+def _decode_failure(index: int, method: Method, config: CodingConfig, detail: str) -> CorruptChunkError:
+    """The error for a chunk whose (crc-verified) payload does not decode to its bytes.
+
+    The container checks every payload's crc32 before it reaches ``decode_chunk``, so
+    an LLM chunk of a llama.cpp archive that fails here was most likely made on a CPU
+    whose numerics differ from ours: say so instead of calling it corrupt.
+    """
+    if method == Method.LLM and machine_dependent_numerics(config):
+        return MachineDependentError(index, detail)
+    return CorruptChunkError(index, detail)
+
+
+def _describe(exc: Exception) -> str:
+    """``Type: first line of the message``, at most ~100 characters (error messages are one line)."""
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text if len(text) <= 100 else text[:99] + "…"
+
+
 def decode_chunk(
     index: int,
     method: Method,
@@ -100,7 +128,10 @@ def decode_chunk(
         elif method == Method.LLM:
             if runtime is None:
                 raise CorruptChunkError(index, "LLM-coded chunk in an archive whose header has no model")
-            n_tokens, used = _read_varint(payload)
+            try:
+                n_tokens, used = _read_varint(payload)
+            except ValueError:  # the structure, not the numerics: plainly corrupt
+                raise CorruptChunkError(index, "bad token count") from None
             if n_tokens > 2 * raw_size:  # a token spells >= 1 byte, an escape pair exactly 1
                 raise CorruptChunkError(index, "token count exceeds chunk size")
             tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
@@ -109,10 +140,14 @@ def decode_chunk(
             raw = runtime.tokenizer.decode(tokens)
         else:  # pragma: no cover - container parsing rejects unknown methods
             raise CorruptChunkError(index, f"unknown method {method}")
-    except CorruptChunkError:
-        raise
-    except (lzma.LZMAError, ValueError, RuntimeError) as exc:
-        raise CorruptChunkError(index, f"cannot decode {method.name.lower()} payload ({exc})") from None
+    except (LmzipError, MemoryError, OSError):
+        raise  # our own errors keep their type; no memory or I/O is not bad data
+    except Exception as exc:
+        # Anything else is the data's fault: LZMAError, the range coder's ValueError, a
+        # desynchronized token stream's IndexError/KeyError in the tokenizer or model,
+        # OverflowError, AssertionError... None may escape as a traceback.
+        detail = f"cannot decode {method.name.lower()} payload ({_describe(exc)})"
+        raise _decode_failure(index, method, config, detail) from None
     if len(raw) != raw_size or xxh64(raw) != raw_xxh64:
-        raise CorruptChunkError(index, "decoded data fails its checksum")
+        raise _decode_failure(index, method, config, "decoded data fails its checksum")
     return raw

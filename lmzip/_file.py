@@ -8,23 +8,79 @@ import os
 from typing import IO, Any
 
 try:  # Python 3.14 moved the helpers lzma/gzip/bz2 share
-    from compression._common._streams import BaseStream, DecompressReader  # type: ignore
+    from compression._common._streams import BUFFER_SIZE, BaseStream, DecompressReader  # type: ignore
 except ImportError:  # pragma: no cover - depends on the Python version
-    from _compression import BaseStream, DecompressReader  # type: ignore
+    from _compression import BUFFER_SIZE, BaseStream, DecompressReader  # type: ignore
 
-from lmzip._codec import Codec
+from lmzip._codec import Codec, TrailingDataError, _count_rest, refuse_pickling
 from lmzip._config import DEFAULT_LEVEL
 from lmzip._stream import Compressor, Decompressor
+from lmzip.formats.container import MAGIC
 
 _MODE_CLOSED, _MODE_READ, _MODE_WRITE = 0, 1, 2
+_READ_MODES = ("r", "rb")
+_WRITE_MODES = ("w", "wb", "x", "xb", "a", "ab")
+
+
+class _ArchiveReader(DecompressReader):
+    """``DecompressReader`` with lmzip's rule for what follows an archive.
+
+    After each archive the next bytes must be another archive (its 8 magic bytes);
+    anything else raises ``TrailingDataError`` instead of being skipped (``lzma``) or
+    reported as a bad archive.
+    """
+
+    def _next_member(self) -> bytes:
+        """The first bytes of the next archive; b"" at the end of the input."""
+        head = self._decompressor.unused_data or self._fp.read(BUFFER_SIZE)
+        while head and len(head) < len(MAGIC):
+            more = self._fp.read(len(MAGIC) - len(head))
+            if not more:
+                break
+            head += more
+        if head and not head.startswith(MAGIC):
+            raise TrailingDataError(len(head) + _count_rest(self._fp))
+        return head
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            return self.readall()
+        if not size or self._eof:
+            return b""
+        data = None
+        while True:
+            if self._decompressor.eof:
+                rawblock = self._next_member()
+                if not rawblock:
+                    break
+                self._decompressor = self._decomp_factory(**self._decomp_args)
+                data = self._decompressor.decompress(rawblock, size)
+            else:
+                if self._decompressor.needs_input:
+                    rawblock = self._fp.read(BUFFER_SIZE)
+                    if not rawblock:
+                        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+                else:
+                    rawblock = b""
+                data = self._decompressor.decompress(rawblock, size)
+            if data:
+                break
+        if not data:
+            self._eof = True
+            self._size = self._pos
+            return b""
+        self._pos += len(data)
+        return data
 
 
 class LmzipFile(BaseStream):
     """A binary file object (``io.BufferedIOBase``) that reads or writes an lmzip archive.
 
     ``filename`` is a path or an existing binary file object. ``mode`` is ``"r"``,
-    ``"w"``, ``"x"`` or ``"a"`` (optionally with ``"b"``). Reading accepts concatenated
-    archives. ``level``, ``model`` and ``threads`` are as for ``lmzip.compress``.
+    ``"w"``, ``"x"`` or ``"a"`` (optionally with ``"b"`` after it). Reading accepts
+    concatenated archives and refuses anything after the last one (``TrailingDataError``).
+    ``level`` (write modes only), ``model`` and ``threads`` are as for ``lmzip.compress``.
+    Like ``lzma.LZMAFile`` objects, these cannot be pickled.
     """
 
     def __init__(
@@ -32,23 +88,25 @@ class LmzipFile(BaseStream):
         filename: str | bytes | os.PathLike[Any] | IO[bytes],
         mode: str = "r",
         *,
-        level: int = DEFAULT_LEVEL,
+        level: int | None = None,
         model: str | os.PathLike[str] | None = None,
         threads: int | None = None,
     ) -> None:
         self._fp: IO[bytes] | None = None
         self._closefp = False
         self._mode = _MODE_CLOSED
+        if not isinstance(mode, str) or mode not in _READ_MODES + _WRITE_MODES:
+            raise ValueError(f"invalid mode: {mode!r}")
         mode_code = mode.replace("b", "")
         if mode_code == "r":
+            if level is not None:
+                raise ValueError("a compression level cannot be given when opening a file for reading")
             self._mode = _MODE_READ
-        elif mode_code in ("w", "x", "a"):
+        else:
             self._mode = _MODE_WRITE
-            self._codec = Codec(level=level, model=model, threads=threads)
+            self._codec = Codec(level=DEFAULT_LEVEL if level is None else level, model=model, threads=threads)
             self._compressor = Compressor(codec=self._codec)
             self._pos = 0
-        else:
-            raise ValueError(f"invalid mode: {mode!r}")
         if isinstance(filename, (str, bytes, os.PathLike)):
             self._fp = builtins.open(filename, mode_code + "b")
             self._closefp = True
@@ -59,7 +117,7 @@ class LmzipFile(BaseStream):
         if self._mode == _MODE_READ:
             codec = Codec(model=model, threads=threads or 1)
             self._codec = codec
-            raw = DecompressReader(self._fp, Decompressor, trailing_error=(), codec=codec)
+            raw = _ArchiveReader(self._fp, Decompressor, trailing_error=(), codec=codec)
             self._buffer = io.BufferedReader(raw)
 
     def close(self) -> None:
@@ -87,6 +145,18 @@ class LmzipFile(BaseStream):
     @property
     def closed(self) -> bool:
         return self._mode == _MODE_CLOSED
+
+    @property
+    def mode(self) -> str:
+        return "wb" if self._mode == _MODE_WRITE else "rb"
+
+    @property
+    def name(self) -> Any:
+        self._check_not_closed()
+        return self._fp.name
+
+    def __reduce_ex__(self, protocol: object) -> object:
+        refuse_pickling(self)
 
     def fileno(self) -> int:
         self._check_not_closed()
@@ -147,7 +217,7 @@ def open(
     filename: str | bytes | os.PathLike[Any] | IO[bytes],
     mode: str = "rb",
     *,
-    level: int = DEFAULT_LEVEL,
+    level: int | None = None,
     model: str | os.PathLike[str] | None = None,
     threads: int | None = None,
     encoding: str | None = None,
@@ -155,6 +225,8 @@ def open(
     newline: str | None = None,
 ) -> LmzipFile | io.TextIOWrapper:
     """Open an lmzip archive in binary or text mode, like ``lzma.open``."""
+    if not isinstance(mode, str):
+        raise ValueError(f"invalid mode: {mode!r}")
     if "t" in mode:
         if "b" in mode:
             raise ValueError(f"invalid mode: {mode!r}")

@@ -2,42 +2,45 @@
 
 The chunking is decided before any job runs, and each job is a pure function of its
 chunk and the config, so the archive is identical for any number of workers.
+
+Workers are plain subprocesses (``python -c "from lmzip._worker import main; main()"``)
+that read jobs from their stdin and write results to their stdout as length-prefixed
+pickles. Unlike ``multiprocessing``'s spawn they never re-import the caller's
+``__main__``, so several workers work from a script without an
+``if __name__ == "__main__":`` guard, from a Jupyter cell and from any thread.
+
+A worker never outlives its parent: it exits as soon as its job pipe closes (the parent
+exited, was killed, or gave up on the job), the Linux kernel sends it SIGKILL when the
+parent dies (``PR_SET_PDEATHSIG``; workers are started from one long-lived launcher
+thread because that signal follows the *thread* that forked), and a watchdog thread
+polls the parent's pid as a last resort. A caller that stops waiting for its jobs (an
+error in another chunk, Ctrl-C) kills the workers still busy with them.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
+import atexit
+import itertools
+import json
+import os
+import pickle
 import queue
+import struct
+import subprocess
+import sys
+import threading
+import weakref
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from lmzip._chunks import ChunkResult, decode_chunk, encode_chunk
 from lmzip._config import CodingConfig
 from lmzip._runtime import Runtime
 from lmzip.formats.container import Method
+from lmzip.formats.errors import LmzipError
 
-# Workers post (bytes done) here for the progress bar; a tick per ~64 tokens is plenty.
+# Workers post (bytes done) for the progress bar; a tick per ~64 tokens is plenty.
 _TICK_EVERY = 64
-
-_worker_runtime: Runtime | None = None
-_worker_args: tuple[str | None, int] | None = None
-_worker_progress: "mp.Queue[int] | None" = None
-
-
-def _init_worker(model_path: str | None, n_threads: int, progress: "mp.Queue[int] | None") -> None:
-    global _worker_args, _worker_progress
-    _worker_args = (model_path, n_threads)
-    _worker_progress = progress
-
-
-def _runtime_in_worker() -> Runtime:
-    global _worker_runtime
-    if _worker_runtime is None:
-        assert _worker_args is not None
-        _worker_runtime = Runtime(*_worker_args)
-    return _worker_runtime
 
 
 class _Ticker:
@@ -64,11 +67,6 @@ def _ticker(runtime: Runtime, sink: Callable[[int], None] | None) -> _Ticker | N
     return None if sink is None else _Ticker(runtime, sink)
 
 
-def _queue_sink() -> Callable[[int], None] | None:
-    q = _worker_progress
-    return None if q is None else q.put
-
-
 def _encode(raw: bytes, config: CodingConfig, get_runtime: Callable[[], Runtime], sink) -> ChunkResult:
     """Encode one chunk; the model is loaded (and checked) only if the LLM may be used."""
     runtime = get_runtime() if config.uses_llm else None
@@ -87,80 +85,309 @@ def _decode(job: tuple, config: CodingConfig, get_runtime: Callable[[], Runtime]
     return decode_chunk(index, method, payload, raw_size, raw_xxh64, config, runtime, tick)
 
 
-def _encode_job(raw: bytes, config: CodingConfig) -> ChunkResult:
-    return _encode(raw, config, _runtime_in_worker, _queue_sink())
+JOBS: dict[str, Callable[..., Any]] = {"encode": _encode, "decode": _decode}
+
+# ----------------------------------------------------------------------------- wire format
+
+_LEN = struct.Struct("<Q")
 
 
-def _decode_job(job: tuple, config: CodingConfig) -> bytes:
-    return _decode(job, config, _runtime_in_worker, _queue_sink())
+def send_message(stream: BinaryIO, message: object) -> None:
+    """Write one length-prefixed pickle and flush it."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_LEN.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def recv_message(stream: BinaryIO) -> object | None:
+    """Read one message; ``None`` at end of file (or a message cut short by it)."""
+    head = stream.read(_LEN.size)
+    if len(head) < _LEN.size:
+        return None
+    (n,) = _LEN.unpack(head)
+    data = stream.read(n)
+    if len(data) < n:
+        return None
+    return pickle.loads(data)
+
+
+def portable_exception(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a ``RuntimeError`` that describes it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+# ----------------------------------------------------------------------------- launching
+
+
+class _Launcher:
+    """Starts every worker from one long-lived daemon thread.
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child exits, not the
+    process; a worker forked from a short-lived user thread would be killed with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while True:
+            argv, box, done = self._requests.get()
+            try:
+                # A session of its own: the terminal's Ctrl-C goes to the CLI alone, which
+                # then stops its workers itself (they never print a KeyboardInterrupt).
+                box.append(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                                            start_new_session=os.name == "posix"))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                box.append(exc)
+            done.set()
+
+    def popen(self, argv: list[str]) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="lmzip-launcher", daemon=True)
+                self._thread.start()
+        box: list = []
+        done = threading.Event()
+        self._requests.put((argv, box, done))
+        try:
+            done.wait()
+        except BaseException:
+            done.wait()  # let the launch finish, then do not leave the child behind
+            if box and isinstance(box[0], subprocess.Popen):
+                box[0].kill()
+                box[0].wait()
+            raise
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+
+_launcher = _Launcher()
+
+# The worker's first lines, before any import: die with the parent (Linux), and give up at
+# once if the parent is already gone. Then the parent's sys.path, never its __main__.
+_BOOT = """\
+import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+if sys.platform.startswith("linux"):
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+if os.getppid() != int(sys.argv[2]):
+    os._exit(1)
+import json
+sys.path[:] = json.loads(sys.argv[1])
+from lmzip._worker import main
+main()
+"""
+
+
+class WorkerDied(LmzipError):
+    """A worker process ended while it still had a job."""
+
+
+class _Worker:
+    """One worker process, its pipes and the thread that reads its results."""
+
+    def __init__(self, model_path: str | None, n_threads: int, route: Callable[["_Worker", tuple], None]) -> None:
+        argv = [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(os.getpid()), model_path or "",
+                str(n_threads)]
+        self.proc = _launcher.popen(argv)
+        self.pending: set[int] = set()
+        self.alive = True
+        self._route = route
+        self._wlock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name=f"lmzip-worker-{self.proc.pid}", daemon=True)
+        self._reader.start()
+
+    def send(self, message: tuple) -> None:
+        with self._wlock:
+            send_message(self.proc.stdin, message)
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        try:
+            while True:
+                message = recv_message(out)
+                if message is None:
+                    break
+                self._route(self, message)
+        except Exception:  # noqa: BLE001 - a garbled pipe is a dead worker
+            pass
+        self.alive = False
+        self._route(self, ("dead", None, None))
+
+    def describe_exit(self) -> str:
+        try:
+            code = self.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "stopped answering"
+        return f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+
+    def _close_pipes(self) -> None:
+        for stream in (self.proc.stdin,):
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - a broken pipe is already closed enough
+                pass
+
+    def kill(self) -> None:
+        """Stop now, whatever it is doing (its job pipe closes, then SIGKILL)."""
+        self.alive = False
+        self._close_pipes()
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc.wait()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask it to exit (closing its job pipe) and reap it; kill it if it lingers."""
+        self.alive = False
+        self._close_pipes()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+# ----------------------------------------------------------------------------- the runner
+
+_RUNNERS: "weakref.WeakSet[ChunkRunner]" = weakref.WeakSet()
 
 
 class ChunkRunner:
-    """Runs encode/decode jobs in-process (1 worker) or in a process pool (>1)."""
+    """Runs encode/decode jobs in-process (1 worker) or on worker processes (>1).
+
+    Safe to use from several threads at once; each call gets its own results in order.
+    """
 
     def __init__(self, workers: int, model_path: str | None, runtime_factory: Callable[[], Runtime]) -> None:
         self.workers = max(1, workers)
         self.model_path = model_path
         self._runtime_factory = runtime_factory
-        self._pool: ProcessPoolExecutor | None = None
-        self._progress: "mp.Queue[int] | None" = None
+        self._lock = threading.Lock()
+        self._pool: list[_Worker] = []
+        self._inboxes: dict[int, queue.Queue] = {}
+        self._owner: dict[int, _Worker] = {}
+        self._ids = itertools.count()
+        _RUNNERS.add(self)
 
-    # -- pool -----------------------------------------------------------------------
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            ctx = mp.get_context("spawn")  # never fork a process that holds llama threads
-            self._progress = ctx.Queue()
-            n_threads = 1  # see Codec._local_runtime: one llama thread per process
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=ctx,
-                initializer=_init_worker,
-                initargs=(self.model_path, n_threads, self._progress),
-            )
-        return self._pool
-
-    def _drain(self, on_bytes: Callable[[int], None] | None) -> None:
-        if self._progress is None:
+    # -- workers --------------------------------------------------------------------
+    def _route(self, worker: _Worker, message: tuple) -> None:
+        """Called on a worker's reader thread: hand a message to the call waiting for it."""
+        kind, job_id, value = message
+        with self._lock:
+            if kind == "dead":
+                ids = list(worker.pending)
+                worker.pending.clear()
+            else:
+                ids = [job_id]
+                if kind != "tick":
+                    worker.pending.discard(job_id)
+            boxes = [(i, self._inboxes.get(i)) for i in ids]
+            if kind != "tick":
+                for i in ids:
+                    self._inboxes.pop(i, None)
+                    self._owner.pop(i, None)
+        if kind == "dead":
+            for i, box in boxes:
+                if box is not None:
+                    box.put(("err", i, WorkerDied(f"a worker process {worker.describe_exit()} during a job")))
             return
-        while True:
-            try:
-                n = self._progress.get_nowait()
-            except queue.Empty:
-                return
-            if on_bytes is not None:
-                on_bytes(n)
+        for i, box in boxes:
+            if box is not None:
+                box.put((kind, i, value))
 
-    def _ordered(self, submit: Callable[[object], Future], jobs: Iterable[object], on_bytes) -> Iterator:
-        inflight: deque[Future] = deque()
-        it = iter(jobs)
+    def _submit(self, kind: str, args: tuple, inbox: queue.Queue) -> int:
+        job_id = next(self._ids)
+        with self._lock:
+            self._pool = [w for w in self._pool if w.alive]
+            idle = [w for w in self._pool if not w.pending]
+            if idle:
+                worker = idle[0]
+            elif len(self._pool) < self.workers:
+                # One llama.cpp thread per process: see Codec._local_runtime.
+                worker = _Worker(self.model_path, 1, self._route)
+                self._pool.append(worker)
+            else:
+                worker = min(self._pool, key=lambda w: len(w.pending))
+            worker.pending.add(job_id)
+            self._inboxes[job_id] = inbox
+            self._owner[job_id] = worker
+        try:
+            worker.send((job_id, kind, args))
+        except (OSError, ValueError):  # its pipe is closed: the reader reports it dead
+            pass
+        return job_id
+
+    def _abandon(self, job_ids: Iterable[int]) -> None:
+        """Stop the workers still busy with ``job_ids`` (their results are not wanted)."""
+        victims: list[_Worker] = []
+        with self._lock:
+            for i in job_ids:
+                self._inboxes.pop(i, None)
+                worker = self._owner.pop(i, None)
+                if worker is not None and i in worker.pending and worker not in victims:
+                    victims.append(worker)
+            self._pool = [w for w in self._pool if w not in victims]
+        for worker in victims:
+            worker.kill()
+
+    def _ordered(self, kind: str, items: Iterable[Any], make_args: Callable[[Any], tuple], on_bytes) -> Iterator:
+        inbox: queue.Queue = queue.Queue()
+        inflight: deque[int] = deque()
+        results: dict[int, tuple[str, Any]] = {}
+        it = iter(items)
         exhausted = False
-        while True:
-            while not exhausted and len(inflight) < 2 * self.workers:
-                try:
-                    inflight.append(submit(next(it)))
-                except StopIteration:
-                    exhausted = True
-            if not inflight:
-                return
-            head = inflight[0]
+        try:
             while True:
-                try:
-                    result = head.result(timeout=0.25)
-                    break
-                except FutureTimeout:
-                    self._drain(on_bytes)
-            inflight.popleft()
-            self._drain(on_bytes)
-            yield result
+                while not exhausted and len(inflight) < 2 * self.workers:
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    inflight.append(self._submit(kind, make_args(item), inbox))
+                if not inflight:
+                    return
+                head = inflight[0]
+                while head not in results:
+                    try:
+                        what, job_id, value = inbox.get(timeout=0.5)
+                    except queue.Empty:
+                        continue
+                    if what == "tick":
+                        if on_bytes is not None:
+                            on_bytes(value)
+                    else:
+                        results[job_id] = (what, value)
+                inflight.popleft()
+                what, value = results.pop(head)
+                if what == "err":
+                    raise value
+                yield value
+        finally:
+            if inflight:
+                self._abandon(inflight)
 
+    # -- public ---------------------------------------------------------------------
     def encode(self, chunks: Iterable[bytes], config: CodingConfig, on_bytes=None) -> Iterator[ChunkResult]:
         """Encode chunks, yielding results in input order."""
         if self.workers == 1 or not config.uses_llm:
             for raw in chunks:
                 yield _encode(raw, config, self._runtime_factory, on_bytes)
             return
-        pool = self._ensure_pool()
-        yield from self._ordered(lambda raw: pool.submit(_encode_job, raw, config), chunks, on_bytes)
+        yield from self._ordered("encode", chunks, lambda raw: (raw, config), on_bytes)
 
     def decode(self, jobs: Iterable[tuple], config: CodingConfig, on_bytes=None) -> Iterator[bytes]:
         """Decode (index, method, payload, raw_size, raw_xxh64) jobs, in input order."""
@@ -168,13 +395,36 @@ class ChunkRunner:
             for job in jobs:
                 yield _decode(job, config, self._runtime_factory, on_bytes)
             return
-        pool = self._ensure_pool()
-        yield from self._ordered(lambda job: pool.submit(_decode_job, job, config), jobs, on_bytes)
+        yield from self._ordered("decode", jobs, lambda job: (job, config), on_bytes)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        if self._progress is not None:
-            self._progress.close()
-            self._progress = None
+        """Stop every worker (a later job starts fresh ones)."""
+        with self._lock:
+            pool, self._pool = self._pool, []
+        for worker in pool:
+            worker.stop()
+
+    def _forget(self) -> None:
+        """In a forked child: the workers belong to the parent; drop them untouched."""
+        pool, self._pool = self._pool, []
+        self._lock = threading.Lock()
+        for worker in pool:
+            worker._close_pipes()
+            worker.alive = False
+
+
+def _close_all() -> None:
+    for runner in list(_RUNNERS):
+        runner.close()
+
+
+def _after_fork_in_child() -> None:
+    global _launcher
+    _launcher = _Launcher()
+    for runner in list(_RUNNERS):
+        runner._forget()
+
+
+atexit.register(_close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+import operator
 import os
 
 import xxhash
 
-from lmzip._codec import ArchiveWriter, Codec, TrailingDataError
+from lmzip._codec import ArchiveWriter, Codec, TrailingDataError, locate_chunk_error, refuse_pickling
 from lmzip._config import DEFAULT_LEVEL, CodingConfig
 from lmzip.formats import container as fmt
-from lmzip.formats.errors import CorruptError, LmzipError, TruncatedError
+from lmzip.formats.errors import CorruptChunkError, CorruptError, LmzipError, TruncatedError
 
 
 class Compressor:
@@ -35,6 +36,7 @@ class Compressor:
         self._finished = False
 
     def compress(self, data: bytes) -> bytes:
+        data = memoryview(data)  # TypeError for anything that is not bytes-like, before any change
         if self._finished:
             raise ValueError("compress() called after flush()")
         self._buffer += data
@@ -67,6 +69,9 @@ class Compressor:
         self._started = True
         return self._writer.start()
 
+    def __reduce_ex__(self, protocol: object) -> object:
+        refuse_pickling(self)
+
 
 class Decompressor:
     """Decompress one archive incrementally, like ``lzma.LZMADecompressor``.
@@ -97,6 +102,9 @@ class Decompressor:
         self.needs_input = True
 
     def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        # Arguments are checked before anything changes: a bad call leaves the state as it was.
+        data = memoryview(data)
+        max_length = operator.index(max_length)
         if self.eof:
             raise EOFError("already at end of stream")
         self._input += data
@@ -147,7 +155,10 @@ class Decompressor:
                 if isinstance(item, fmt.Chunk):
                     info = item.info
                     job = (item.index, info.method, item.payload, info.raw_size, info.raw_xxh64)
-                    (raw,) = list(self._codec._runner.decode([job], self._config))
+                    try:
+                        (raw,) = list(self._codec._runner.decode([job], self._config))
+                    except CorruptChunkError as exc:
+                        raise locate_chunk_error(exc, item.offset)
                     self._whole.update(raw)
                     self._produced += len(raw)
                     self._output += raw
@@ -162,6 +173,9 @@ class Decompressor:
             self.unused_data = bytes(self._input)
             self._input.clear()
         return True
+
+    def __reduce_ex__(self, protocol: object) -> object:
+        refuse_pickling(self)
 
 
 __all__ = ["Compressor", "Decompressor", "TrailingDataError"]

@@ -1,30 +1,43 @@
 """The ``lmzip`` command line: gzip/xz/zstd conventions, plus ``lmzip bench``.
 
-Exit status follows gzip: 0 success, 1 error, 2 warning. Errors are one line on stderr;
-set ``LMZIP_DEBUG=1`` for the traceback. Output is written to a temporary file in the
-destination directory, fsynced and renamed only when complete, so an error or Ctrl-C
-never leaves a partial file, and the input is deleted (``--rm``) only after the new
-archive was decoded back and compared.
+Exit status follows gzip: 0 success, 1 error, 2 warning; 130 after Ctrl-C (SIGINT) and
+128+N after SIGTERM/SIGHUP. Errors are one line on stderr; set ``LMZIP_DEBUG=1`` for the
+traceback. Output files appear only when complete (``_atomic``: an unnamed ``O_TMPFILE``
+file linked into place on Linux), so an error, a full disk, Ctrl-C or even ``kill -9``
+never leaves a partial or temporary file, worker processes die with the CLI, and the
+input is deleted (``--rm``) only after the new archive was decoded back and compared.
+Bytes after the last archive are an error (``TrailingDataError``), as in the API.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import signal
 import sys
-import tempfile
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, List, Optional
 
-import typer
+try:
+    import typer
 
-from lmzip._codec import Codec, Stats
-from lmzip._config import DEFAULT_LEVEL
-from lmzip.formats import container as fmt
-from lmzip.formats.errors import LmzipError
+    from lmzip._atomic import atomic_output
+    from lmzip._codec import Codec, Stats, TrailingDataError
+    from lmzip._config import DEFAULT_LEVEL
+    from lmzip.formats import container as fmt
+    from lmzip.formats.errors import LmzipError
+except ModuleNotFoundError as _exc:  # a dependency is missing: the entry points say which
+    from lmzip._deps import missing_dependency
+
+    _MISSING = missing_dependency(_exc)
+    if _MISSING is None:
+        raise
+else:
+    _MISSING = None
 
 SUFFIX = ".lmz"
 EXIT_OK, EXIT_ERROR, EXIT_WARNING = 0, 1, 2
@@ -89,42 +102,10 @@ class Reporter:
 def _summary(name: str, stats: Stats) -> str:
     orig, comp = stats.original_size, stats.compressed_size
     ratio = f"{orig / comp:.2f}x" if comp else "-"
-    return f"{name}: {orig:,} -> {comp:,} bytes, ratio {ratio}, {stats.bits_per_byte:.3f} bits/byte"
-
-
-# ----------------------------------------------------------------------------- output
-
-
-@contextmanager
-def atomic_output(path: Path, force: bool) -> Iterator[BinaryIO]:
-    """Write to a temp file beside ``path``; rename over it only on success."""
-    if path.exists() and not force:
-        raise Warned(f"{path} already exists; not overwritten (use -f to force)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give what open() would
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _copy_meta(src: Path, dst: Path) -> None:
-    st = src.stat()
-    try:
-        os.chmod(dst, st.st_mode & 0o7777)
-        os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
-    except OSError:
-        pass  # attributes are best effort, like gzip on filesystems that refuse them
+    line = f"{name}: {orig:,} -> {comp:,} bytes, ratio {ratio}, {stats.bits_per_byte:.3f} bits/byte"
+    if stats.llm_chunks and stats.kernel:
+        line += f", model kernel {stats.kernel}"
+    return line
 
 
 # ----------------------------------------------------------------------------- actions
@@ -154,12 +135,6 @@ class Runner:
             self._codec.close()
 
     def run(self, name: str) -> None:
-        self.trailing_warning = ""
-        self._dispatch(name)
-        if self.trailing_warning:
-            raise Warned(self.trailing_warning)
-
-    def _dispatch(self, name: str) -> None:
         o = self.opts
         if o.list:
             self.list_file(name)
@@ -177,7 +152,7 @@ class Runner:
             if sys.stdout.isatty() and not o.force and o.output is None:
                 raise LmzipError("compressed data not written to a terminal (use -f to force)")
             with self.report.progress(None, "stdin") as tick:
-                stats = self._to_output(sys.stdin.buffer, o.output, tick, compress=True)
+                stats = self._to_output(sys.stdin.buffer, o.output, tick, compress=True, meta_from=None)
             self.report.info(_summary("stdin", stats)) if o.verbose or o.output else None
             return
         src = Path(name)
@@ -188,9 +163,7 @@ class Runner:
             raise LmzipError("compressed data not written to a terminal (use -f to force)")
         dst = None if o.stdout else (o.output or src.with_name(src.name + SUFFIX))
         with open(src, "rb") as f, self.report.progress(src.stat().st_size, src.name) as tick:
-            stats = self._to_output(f, dst, tick, compress=True)
-        if dst is not None:
-            _copy_meta(src, dst)
+            stats = self._to_output(f, dst, tick, compress=True, meta_from=src)
         self.report.info(_summary(name, stats))
         if o.remove and dst is not None:
             self._verify_then_remove(src, dst)
@@ -213,7 +186,7 @@ class Runner:
         o = self.opts
         if name == "-":
             with self.report.progress(None, "stdin") as tick:
-                self._to_output(sys.stdin.buffer, o.output, tick, compress=False)
+                self._to_output(sys.stdin.buffer, o.output, tick, compress=False, meta_from=None)
             return
         src = Path(name)
         self._check_input(src)
@@ -226,26 +199,31 @@ class Runner:
         else:
             raise Warned(f"unknown suffix -- ignored (expected {SUFFIX})")
         with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
-            stats = self._to_output(f, dst, tick, compress=False)
-        if dst is not None:
-            _copy_meta(src, dst)
-            if o.remove:
-                src.unlink()  # the output was checksummed chunk by chunk and as a whole
+            stats = self._to_output(f, dst, tick, compress=False, meta_from=src)
+        if dst is not None and o.remove:
+            src.unlink()  # the output was checksummed chunk by chunk and as a whole
         if o.verbose:
             self.report.info(_summary(name, stats))
 
-    def _to_output(self, src: BinaryIO, dst: Path | None, tick, *, compress: bool) -> Stats:
+    def _to_output(self, src: BinaryIO, dst: Path | None, tick, *, compress: bool,
+                   meta_from: Path | None) -> Stats:
         work = self.codec.compress_stream if compress else self.codec.decompress_stream
         if dst is None:
             out = sys.stdout.buffer
-            stats = work(src, out, progress=tick)
-            out.flush()
-        else:
-            with atomic_output(dst, self.opts.force) as out:
+            try:
                 stats = work(src, out, progress=tick)
-        if stats.trailing_bytes:
-            self.trailing_warning = f"{stats.trailing_bytes} bytes of trailing garbage ignored"
-        return stats
+                out.flush()
+            except OSError as exc:
+                if exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
+                    _stdout_broken()
+                    exc.filename = "standard output"
+                raise
+            return stats
+        if dst.exists() and not self.opts.force:
+            raise Warned(f"{dst} already exists; not overwritten (use -f to force)")
+        # The output appears, with the input's mode and times, only once complete.
+        with atomic_output(dst, force=self.opts.force, meta_from=meta_from) as out:
+            return work(src, out, progress=tick)
 
     # -- test / list ------------------------------------------------------------
     def test_file(self, name: str) -> None:
@@ -260,8 +238,6 @@ class Runner:
             self._check_input(src)
             with open(src, "rb") as f, self.report.progress(None, src.name) as tick:
                 stats = self.codec.decompress_stream(f, Null(), progress=tick)
-        if stats.trailing_bytes:
-            self.trailing_warning = f"{stats.trailing_bytes} bytes of trailing garbage ignored"
         if self.opts.verbose:
             self.report.info(f"{name}: OK ({stats.original_size:,} bytes)")
 
@@ -319,6 +295,8 @@ def _list_members(src: Path) -> tuple[dict, fmt.Index, int]:
             magic = f.read(len(fmt.MAGIC))
             if not magic:
                 break
+            if first is not None and magic != fmt.MAGIC:
+                raise TrailingDataError(size - f.tell() + len(magic))
             f.seek(-len(magic), 1)
             params, header_size = fmt.read_header(f)
             first = first if first is not None else params
@@ -380,6 +358,52 @@ def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Ty
     return app
 
 
+_STDOUT_DEAD = False
+# A write to standard output failed with one of these: the output, not the input, is at fault.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EPIPE, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _stdout_broken() -> bool:
+    """After a failed write to stdout (full disk, closed pipe): send what is left to
+    /dev/null, so that the interpreter's final flush cannot print a second error."""
+    global _STDOUT_DEAD
+    if not _STDOUT_DEAD:
+        _STDOUT_DEAD = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        except (OSError, ValueError):
+            pass
+    return True
+
+
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM/SIGHUP: unwind like Ctrl-C (outputs removed, workers stopped)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    raise _Signalled(signum)
+
+
+def _install_signal_handlers() -> None:
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            try:
+                signal.signal(signum, _on_signal)
+            except (ValueError, OSError):  # not the main thread
+                pass
+
+
+def _exit_status_for(exc: KeyboardInterrupt) -> int:
+    return 128 + (exc.signum if isinstance(exc, _Signalled) else signal.SIGINT)
+
+
 def run(files: list[str], opts: Options) -> int:
     report = Reporter(opts.prog, opts.quiet, opts.verbose)
     if opts.output is not None and len(files) > 1:
@@ -400,19 +424,32 @@ def run(files: list[str], opts: Options) -> int:
             except (LmzipError, OSError, ValueError) as exc:
                 if os.environ.get("LMZIP_DEBUG"):
                     traceback.print_exc()
-                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                report.error(None if name == "-" else name, msg)
+                report.error(None if name == "-" else name, _message(exc, name))
                 errors = True
-    except KeyboardInterrupt:
-        report.error(None, "interrupted; partial output removed")
-        return EXIT_ERROR
+    except KeyboardInterrupt as exc:
+        runner.close()  # stop the workers before saying so
+        report.error(None, "interrupted; no partial output left")
+        return _exit_status_for(exc)
     finally:
         runner.close()
     # As in gzip, an error anywhere wins over warnings.
     return EXIT_ERROR if errors else (EXIT_WARNING if warnings else EXIT_OK)
 
 
+def _message(exc: Exception, name: str) -> str:
+    """One line: an OSError's reason, and the file it concerns when that is not ``name``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        if exc.filename is not None and os.fspath(exc.filename) != name:
+            return f"{exc.strerror}: {os.fspath(exc.filename)}"
+        return exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _main(prog: str, *, decompress: bool = False, stdout: bool = False) -> None:
+    if _MISSING is not None:
+        print(f"{prog}: {_MISSING}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+    _install_signal_handlers()
     argv = sys.argv[1:]
     if prog == "lmzip" and argv[:1] == ["bench"]:
         from lmzip.cli_bench import bench_app
@@ -422,9 +459,9 @@ def _main(prog: str, *, decompress: bool = False, stdout: bool = False) -> None:
     app = _make_app(prog, decompress, stdout)
     try:
         app(prog_name=prog, args=_expand_short_flags(argv))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"{prog}: interrupted", file=sys.stderr)
-        sys.exit(EXIT_ERROR)
+        sys.exit(_exit_status_for(exc))
 
 
 def main_lmzip() -> None:

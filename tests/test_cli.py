@@ -411,23 +411,24 @@ def test_warning_then_error_exits_1(run_cli, tmp_path):
     assert r.returncode == 1
 
 
-def test_trailing_garbage_is_a_warning(run_cli, tmp_path):
+def test_trailing_garbage_is_an_error(run_cli, tmp_path):
+    """The rule everywhere (API, file object, CLI): only whole archives, nothing after them."""
     blob = lmzip.compress(b"payload " * 10, level=1)
-    r = run_cli("-t", input=blob + b"GARBAGE", cwd=tmp_path)
-    assert r.returncode == 2
-    assert "trailing" in r.stderr
-    r = run_cli("-d", input=blob + b"GARBAGE", cwd=tmp_path)
-    assert r.returncode == 2
-    assert r.stdout == b"payload " * 10
+    for args in (["-t"], ["-d"], ["-dc"]):
+        r = run_cli(*args, input=blob + b"GARBAGE", cwd=tmp_path)
+        assert r.returncode == 1, args
+        (line,) = r.stderr.splitlines()
+        assert "7 bytes of trailing garbage" in line
 
 
-def test_trailing_garbage_keeps_decompressed_file(run_cli, tmp_path):
+def test_trailing_garbage_leaves_no_file(run_cli, tmp_path):
     blob = lmzip.compress(b"payload " * 10, level=1)
     (tmp_path / "g.txt.lmz").write_bytes(blob + b"GARBAGE")
-    r = run_cli("-d", "g.txt.lmz", cwd=tmp_path)
-    assert r.returncode == 2
-    assert "ignored" in r.stderr
-    assert (tmp_path / "g.txt").read_bytes() == b"payload " * 10
+    for args in (["-d", "g.txt.lmz"], ["-d", "--rm", "g.txt.lmz"], ["-l", "g.txt.lmz"]):
+        r = run_cli(*args, cwd=tmp_path)
+        assert r.returncode == 1, args
+        assert "trailing garbage" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.txt.lmz"]
 
 
 def test_refuses_compressed_data_to_terminal(tmp_path, txt):

@@ -8,7 +8,7 @@ import io
 import pytest
 
 import lmzip
-from lmzip import LmzipError, LmzipFile, TruncatedError
+from lmzip import LmzipFile, TruncatedError
 
 
 @pytest.fixture()
@@ -190,7 +190,7 @@ def test_read_truncated_never_returns_partial_silently(path, text_2k):
 def test_read_trailing_garbage_is_an_error(path):
     path.write_bytes(lmzip.compress(b"payload", level=1) + b"JUNKJUNKJUNK")
     with lmzip.open(path) as f:
-        with pytest.raises(LmzipError):
+        with pytest.raises(lmzip.TrailingDataError):
             f.read()
 
 

@@ -1,36 +1,130 @@
-"""Golden archives pin format v1 and the coding numerics (like constriction's golden
-bitstreams). Regenerate only on purpose: python scripts/make_golden.py."""
+"""Golden archives pin the container format and the coding numerics (like constriction's
+golden bitstreams). ``golden/MANIFEST.tsv`` describes each one; never regenerate or edit
+an archive: add a new one and its manifest line instead.
 
+Kinds (the manifest's ``kind`` column):
+
+- ``v1-xz``: format v1 without a model. Decodes byte-exactly; the encoder still makes it.
+- ``v1-llama``: format v1 whose LLM chunks were coded from llama.cpp's logits, which
+  differ between CPUs (AVX2 vs AVX-512 kernels). It decodes to its input, or, on a CPU
+  unlike the one that made it, fails with ``MachineDependentError``; nothing else (not
+  a plain ``CorruptChunkError``, not a traceback). The encoder no longer makes it.
+- ``exact``: numerics that are the same on every machine. Decodes byte-exactly and the
+  encoder makes it again byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import lmzip
+from lmzip.formats import Method, read_header, read_index
 
 GOLDEN = Path(__file__).parent / "golden"
-SAMPLE = (GOLDEN / "sample.bin").read_bytes()
-ARCHIVES = sorted(GOLDEN.glob("*.lmz"))
+MANIFEST = GOLDEN / "MANIFEST.tsv"
+COLUMNS = ["archive", "input", "kind", "level", "cpu"]
+KINDS = {"v1-xz", "v1-llama", "exact"}
+REENCODED_KINDS = {"v1-xz", "exact"}  # the current encoder must reproduce these bytes
+LLM_KINDS = {"v1-llama", "exact"}  # kinds whose archives may hold LLM chunks
 
 
-def _level(path: Path) -> int:
-    return int(path.stem.rsplit("-l", 1)[1])
+@dataclass(frozen=True)
+class Golden:
+    """One manifest row."""
+
+    archive: Path
+    input: Path
+    kind: str
+    level: int
+    cpu: str  # CPU features of the machine that made it (informational)
+
+    @property
+    def name(self) -> str:
+        return self.archive.name
 
 
-@pytest.mark.parametrize("path", ARCHIVES, ids=[p.name for p in ARCHIVES])
-def test_golden_archive_decodes(path):
-    assert lmzip.decompress(path.read_bytes(), threads=1) == SAMPLE
+def read_manifest(path: Path = MANIFEST) -> list[Golden]:
+    """The manifest's rows; ``#`` lines are comments, the first other line names the columns."""
+    rows = [line.split("\t") for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    header, *body = rows
+    assert header == COLUMNS, f"{path.name}: expected columns {COLUMNS}, got {header}"
+    goldens = []
+    for row in body:
+        assert len(row) == len(COLUMNS), f"{path.name}: bad row {row}"
+        archive, source, kind, level, cpu = row
+        goldens.append(Golden(GOLDEN / archive, GOLDEN / source, kind, int(level), cpu))
+    return goldens
 
 
-@pytest.mark.parametrize("path", ARCHIVES, ids=[p.name for p in ARCHIVES])
-def test_encoder_reproduces_golden_bytes(path):
+GOLDENS = read_manifest()
+REENCODED = [g for g in GOLDENS if g.kind in REENCODED_KINDS]
+
+
+def _ids(goldens: list[Golden]) -> list[str]:
+    return [g.name for g in goldens]
+
+
+def _methods(golden: Golden) -> set[Method]:
+    with open(golden.archive, "rb") as f:
+        _, index, _ = read_index(f)
+    return {c.method for c in index.chunks}
+
+
+def test_manifest_describes_every_archive():
+    assert sorted(_ids(GOLDENS)) == sorted(p.name for p in GOLDEN.glob("*.lmz"))
+    for g in GOLDENS:
+        assert g.kind in KINDS, f"{g.name}: unknown kind {g.kind!r}"
+        assert g.input.is_file(), f"{g.name}: no input file {g.input.name}"
+        assert g.cpu, f"{g.name}: the maker's CPU features are missing"
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=_ids(GOLDENS))
+def test_golden_header_matches_manifest(golden):
+    """The kind and level in the manifest are what the archive's header says."""
+    with open(golden.archive, "rb") as f:
+        params, _ = read_header(f)
+    assert params["level"] == golden.level
+    backend = params.get("backend", {}).get("name")
+    if golden.kind == "v1-xz":
+        assert "model" not in params and backend is None
+        assert Method.LLM not in _methods(golden)
+    elif golden.kind == "v1-llama":
+        assert backend == "llama.cpp"
+    else:
+        assert backend is not None and backend != "llama.cpp"
+
+
+@pytest.mark.parametrize("golden", GOLDENS, ids=_ids(GOLDENS))
+def test_golden_archive_decodes(golden):
+    blob = golden.archive.read_bytes()
+    expected = golden.input.read_bytes()
+    if golden.kind != "v1-llama":
+        assert lmzip.decompress(blob, threads=1) == expected
+        return
+    try:
+        out = lmzip.decompress(blob, threads=1)
+    except lmzip.MachineDependentError as exc:
+        # The honest failure on a CPU whose llama.cpp rounds differently from the maker's
+        # (golden.cpu). Any other exception fails the test.
+        assert str(exc).startswith(f"chunk {exc.index}: made with machine-dependent numerics")
+        assert "\n" not in str(exc)
+        return
+    assert out == expected
+
+
+@pytest.mark.parametrize("golden", REENCODED, ids=_ids(REENCODED))
+def test_encoder_reproduces_golden_bytes(golden):
     """Same input and level give the same bytes: header, params and every coded bit."""
-    assert lmzip.Codec(level=_level(path), threads=1).compress(SAMPLE) == path.read_bytes()
+    with lmzip.Codec(level=golden.level, threads=1) as codec:
+        assert codec.compress(golden.input.read_bytes()) == golden.archive.read_bytes()
 
 
 def test_goldens_cover_every_method():
-    methods = set()
-    for path in ARCHIVES:
-        with open(path, "rb") as f:
-            _, index, _ = lmzip.formats.read_index(f)
-        methods |= {c.method for c in index.chunks}
-    assert {lmzip.formats.Method.LLM, lmzip.formats.Method.XZ} <= methods
+    methods = set().union(*(_methods(g) for g in GOLDENS))
+    assert {Method.LLM, Method.XZ} <= methods
+    # Each LLM backend that has goldens must have one that really uses the LLM.
+    for kind in LLM_KINDS & {g.kind for g in GOLDENS}:
+        assert any(Method.LLM in _methods(g) for g in GOLDENS if g.kind == kind), kind

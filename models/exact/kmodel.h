@@ -66,6 +66,9 @@ typedef struct {
 KModel *kmodel_new(const KRawModel *raw, int path, int n_ctx, int n_lanes, int n_threads, char *err, size_t errlen);
 void kmodel_free(KModel *m);
 void kmodel_reset(KModel *m, int lane);
+/* Lane dl of dst becomes a copy of lane sl of src (same shapes; the cache layout is the
+ * same on every path). 0, or -1 when the models differ in shape. */
+int kmodel_copy_lane(KModel *dst, int dl, const KModel *src, int sl);
 /* 0, or -1 with err filled (bad arguments) */
 int kmodel_slide(KModel *m, int lane, int keep, int drop, char *err, size_t errlen);
 /* Lanes and tokens must be valid (distinct lanes with room, tokens < V); logits [B][V]. */
