@@ -2,19 +2,36 @@
 
 The kernel must compute exactly what models/exact/reference.py computes, so its float
 code is compiled without contraction (no fused multiply-add) and without fast-math, and
-without -march=native: vector paths are chosen at run time (see models/exact/kcore.h).
+without -march=native: vector paths (AVX2, AVX-512, NEON) are compiled per function and
+chosen at run time (see models/exact/kcore.h).
 """
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 _DIR = "models/exact/"
+_FLAGS = ["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-fast-math", "-pthread"]
+# GCC only: register-pressure-aware scheduling (the integer kernels spill without it).
+_GCC_FLAGS = ["-fschedule-insns", "-fsched-pressure"]
+
+
+class _BuildExt(build_ext):
+    def build_extensions(self):
+        cc = " ".join(getattr(self.compiler, "compiler_so", None) or [])
+        is_clang = "clang" in cc
+        if self.compiler.compiler_type == "msvc":
+            raise RuntimeError("the exact kernel needs GCC or Clang (C11 with GNU extensions)")
+        for ext in self.extensions:
+            ext.extra_compile_args = _FLAGS + ([] if is_clang else _GCC_FLAGS)
+        super().build_extensions()
+
 
 kernel = Extension(
     "lmzip.models.exact._kernel",
     sources=[_DIR + f for f in ("_kernel.c", "kmodel.c", "kscalar.c", "kx86.c", "kneon.c")],
     depends=[_DIR + f for f in ("kcore.h", "kmodel.h", "kx86.inc")],
-    extra_compile_args=["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-fast-math", "-pthread"],
+    extra_compile_args=_FLAGS,
     extra_link_args=["-pthread"],
 )
 
-setup(ext_modules=[kernel])
+setup(ext_modules=[kernel], cmdclass={"build_ext": _BuildExt})

@@ -12,37 +12,45 @@ The public surface mirrors the standard library's ``lzma`` module::
 ``Compressor``/``Decompressor`` work incrementally; every error is an ``LmzipError``.
 """
 
-try:
-    from lmzip._api import compress, decompress
-    from lmzip._codec import Codec, Stats, TrailingDataError
-    from lmzip._config import DEFAULT_LEVEL, LEVELS
-    from lmzip._file import LmzipFile, open
-    from lmzip._stream import Compressor, Decompressor
-    from lmzip.formats.errors import (
-        CorruptChunkError,
-        CorruptError,
-        FormatError,
-        LmzipError,
-        MachineDependentError,
-        ModelError,
-        ModelMismatchError,
-        NotLmzipError,
-        TruncatedError,
-        UnsupportedVersionError,
-    )
-except ModuleNotFoundError as _exc:  # a dependency is missing: name the package to install
-    from lmzip._deps import missing_dependency
+import importlib as _importlib
 
-    _MISSING = missing_dependency(_exc)
-    if _MISSING is None:
-        raise
-    _MISSING_NAME = _exc.name
+# Public names and the module each comes from. They are imported on first use (PEP 562),
+# so ``import lmzip`` and the command line start fast: the CLI installs its Ctrl-C handling
+# before numpy and llama.cpp load, and can say in one line which package is missing.
+_EXPORTS = {
+    "compress": "lmzip._api", "decompress": "lmzip._api",
+    "Codec": "lmzip._codec", "Stats": "lmzip._codec", "TrailingDataError": "lmzip._codec",
+    "DEFAULT_LEVEL": "lmzip._config", "LEVELS": "lmzip._config",
+    "LmzipFile": "lmzip._file", "open": "lmzip._file",
+    "Compressor": "lmzip._stream", "Decompressor": "lmzip._stream",
+    **dict.fromkeys(
+        ["CorruptChunkError", "CorruptError", "FormatError", "LmzipError", "MachineDependentError", "ModelError",
+         "ModelMismatchError", "NotLmzipError", "TruncatedError", "UnsupportedVersionError"],
+        "lmzip.formats.errors",
+    ),
+}
 
-    def __getattr__(name: str):
-        # ``import lmzip`` works (so the CLI can print one line); any use says what to install.
-        raise ModuleNotFoundError(_MISSING, name=_MISSING_NAME)
-else:
-    _MISSING = None
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lmzip' has no attribute {name!r}")
+    try:
+        value = getattr(_importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:  # a dependency is missing: name the package to install
+        from lmzip._deps import missing_dependency
+
+        message = missing_dependency(exc)
+        if message is None:
+            raise
+        raise ModuleNotFoundError(message, name=exc.name) from exc
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 __version__ = "0.1.0"
 

@@ -119,15 +119,32 @@ def atomic_output(path: Path, *, force: bool = False, meta_from: Path | None = N
 
 
 @contextmanager
+def _write_all(fd: int, path: Path) -> Iterator[BinaryIO]:
+    """A buffered writer on ``fd``, flushed and fsynced at the end; ``fd`` stays open.
+
+    On failure the first error is the one raised: closing the buffer would try to write
+    the same data again (and fail again, on a full disk).
+    """
+    f = os.fdopen(fd, "wb", closefd=False)
+    try:
+        yield _Output(f, path)
+        try:
+            f.flush()
+            os.fsync(fd)
+        except OSError as exc:
+            raise _named(exc, path)
+    finally:
+        try:
+            f.close()
+        except OSError:
+            pass
+
+
+@contextmanager
 def _unnamed_output(fd: int, path: Path, directory: Path, force: bool, meta_from: Path | None):
     try:
-        with os.fdopen(fd, "wb", closefd=False) as f:
-            yield _Output(f, path)
-            try:
-                f.flush()
-                os.fsync(fd)
-            except OSError as exc:
-                raise _named(exc, path)
+        with _write_all(fd, path) as out:
+            yield out
         _apply_meta(fd, meta_from)
         dfd = os.open(directory, os.O_RDONLY)
         try:
@@ -159,13 +176,8 @@ def _named_output(path: Path, directory: Path, force: bool, meta_from: Path | No
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give what open() would
-        with os.fdopen(fd, "wb", closefd=False) as f:
-            yield _Output(f, path)
-            try:
-                f.flush()
-                os.fsync(fd)
-            except OSError as exc:
-                raise _named(exc, path)
+        with _write_all(fd, path) as out:
+            yield out
         _apply_meta(fd, meta_from)
         if force:
             os.replace(tmp, path)

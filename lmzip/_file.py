@@ -98,12 +98,13 @@ class LmzipFile(BaseStream):
         if not isinstance(mode, str) or mode not in _READ_MODES + _WRITE_MODES:
             raise ValueError(f"invalid mode: {mode!r}")
         mode_code = mode.replace("b", "")
+        # Everything is checked and built before the file is opened; the object counts as
+        # open (self._mode) only once all of it succeeded.
         if mode_code == "r":
             if level is not None:
                 raise ValueError("a compression level cannot be given when opening a file for reading")
-            self._mode = _MODE_READ
+            self._codec = Codec(model=model, threads=threads or 1)
         else:
-            self._mode = _MODE_WRITE
             self._codec = Codec(level=DEFAULT_LEVEL if level is None else level, model=model, threads=threads)
             self._compressor = Compressor(codec=self._codec)
             self._pos = 0
@@ -114,11 +115,12 @@ class LmzipFile(BaseStream):
             self._fp = filename  # type: ignore[assignment]
         else:
             raise TypeError("filename must be a str, bytes, os.PathLike or file object")
-        if self._mode == _MODE_READ:
-            codec = Codec(model=model, threads=threads or 1)
-            self._codec = codec
-            raw = _ArchiveReader(self._fp, Decompressor, trailing_error=(), codec=codec)
+        if mode_code == "r":
+            raw = _ArchiveReader(self._fp, Decompressor, trailing_error=(), codec=self._codec)
             self._buffer = io.BufferedReader(raw)
+            self._mode = _MODE_READ
+        else:
+            self._mode = _MODE_WRITE
 
     def close(self) -> None:
         if self._mode == _MODE_CLOSED:

@@ -19,7 +19,6 @@ error in another chunk, Ctrl-C) kills the workers still busy with them.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import json
 import os
@@ -223,6 +222,11 @@ class _Worker:
                 self._route(self, message)
         except Exception:  # noqa: BLE001 - a garbled pipe is a dead worker
             pass
+        finally:
+            try:
+                out.close()
+            except Exception:  # noqa: BLE001
+                pass
         self.alive = False
         self._route(self, ("dead", None, None))
 
@@ -234,11 +238,11 @@ class _Worker:
         return f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
 
     def _close_pipes(self) -> None:
-        for stream in (self.proc.stdin,):
-            try:
-                stream.close()
-            except Exception:  # noqa: BLE001 - a broken pipe is already closed enough
-                pass
+        """Close the job pipe: the worker exits as soon as it sees that."""
+        try:
+            self.proc.stdin.close()
+        except Exception:  # noqa: BLE001 - a broken pipe is already closed enough
+            pass
 
     def kill(self) -> None:
         """Stop now, whatever it is doing (its job pipe closes, then SIGKILL)."""
@@ -262,7 +266,7 @@ class _Worker:
 
 # ----------------------------------------------------------------------------- the runner
 
-_RUNNERS: "weakref.WeakSet[ChunkRunner]" = weakref.WeakSet()
+_RUNNERS: "weakref.WeakSet[ChunkRunner]" = weakref.WeakSet()  # for the fork handler
 
 
 class ChunkRunner:
@@ -276,10 +280,21 @@ class ChunkRunner:
         self.model_path = model_path
         self._runtime_factory = runtime_factory
         self._lock = threading.Lock()
-        self._pool: list[_Worker] = []
+        self._pool: list[_Worker] = []  # changed in place only: the finalizer holds it
         self._inboxes: dict[int, queue.Queue] = {}
         self._owner: dict[int, _Worker] = {}
         self._ids = itertools.count()
+        # Workers reach the runner through a weak reference, so a Codec that is dropped
+        # without close() is collected, and its workers stopped, here (or at exit).
+        route = weakref.WeakMethod(self._route)
+
+        def route_weakly(worker: _Worker, message: tuple) -> None:
+            target = route()
+            if target is not None:
+                target(worker, message)
+
+        self._route_weakly = route_weakly
+        self._finalizer = weakref.finalize(self, _stop_workers, self._pool)
         _RUNNERS.add(self)
 
     # -- workers --------------------------------------------------------------------
@@ -311,13 +326,13 @@ class ChunkRunner:
     def _submit(self, kind: str, args: tuple, inbox: queue.Queue) -> int:
         job_id = next(self._ids)
         with self._lock:
-            self._pool = [w for w in self._pool if w.alive]
+            self._pool[:] = [w for w in self._pool if w.alive]
             idle = [w for w in self._pool if not w.pending]
             if idle:
                 worker = idle[0]
             elif len(self._pool) < self.workers:
                 # One llama.cpp thread per process: see Codec._local_runtime.
-                worker = _Worker(self.model_path, 1, self._route)
+                worker = _Worker(self.model_path, 1, self._route_weakly)
                 self._pool.append(worker)
             else:
                 worker = min(self._pool, key=lambda w: len(w.pending))
@@ -339,7 +354,7 @@ class ChunkRunner:
                 worker = self._owner.pop(i, None)
                 if worker is not None and i in worker.pending and worker not in victims:
                     victims.append(worker)
-            self._pool = [w for w in self._pool if w not in victims]
+            self._pool[:] = [w for w in self._pool if w not in victims]
         for worker in victims:
             worker.kill()
 
@@ -400,22 +415,28 @@ class ChunkRunner:
     def close(self) -> None:
         """Stop every worker (a later job starts fresh ones)."""
         with self._lock:
-            pool, self._pool = self._pool, []
-        for worker in pool:
-            worker.stop()
+            pool = list(self._pool)
+            self._pool.clear()
+        _stop_workers(pool)
 
     def _forget(self) -> None:
         """In a forked child: the workers belong to the parent; drop them untouched."""
-        pool, self._pool = self._pool, []
+        pool = list(self._pool)
+        self._pool.clear()
         self._lock = threading.Lock()
         for worker in pool:
             worker._close_pipes()
             worker.alive = False
 
 
-def _close_all() -> None:
-    for runner in list(_RUNNERS):
-        runner.close()
+def _stop_workers(pool: list[_Worker]) -> None:
+    """Ask every worker to exit (they exit at once: their job pipe closes), then reap them."""
+    workers = list(pool)
+    pool.clear()
+    for worker in workers:
+        worker._close_pipes()
+    for worker in workers:
+        worker.stop()
 
 
 def _after_fork_in_child() -> None:
@@ -425,6 +446,5 @@ def _after_fork_in_child() -> None:
         runner._forget()
 
 
-atexit.register(_close_all)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -71,7 +71,8 @@ class Runtime:
         if key not in self._sessions:
             if config.backend == EXACT_BACKEND:
                 window = Window(config.n_ctx, config.keep, config.discard)
-                backend = ExactBackend(self.weights, window, n_lanes=1, n_threads=self.n_threads)
+                # Kernel threads from $LMZIP_KERNEL_THREADS (default 1); never changes a bit.
+                backend = ExactBackend(self.weights, window, n_lanes=1)
                 self._sessions[key] = ExactSession(backend)
             elif config.backend == LLAMA_BACKEND:
                 spec = WindowSpec(n_ctx=config.n_ctx, keep=config.keep, discard=config.discard)

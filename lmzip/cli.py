@@ -20,24 +20,25 @@ import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, List, Optional
+from typing import TYPE_CHECKING, BinaryIO, Iterator, List, Optional
+
+from lmzip._atomic import atomic_output
+from lmzip._deps import missing_dependency
 
 try:
-    import typer
-
-    from lmzip._atomic import atomic_output
-    from lmzip._codec import Codec, Stats, TrailingDataError
-    from lmzip._config import DEFAULT_LEVEL
     from lmzip.formats import container as fmt
     from lmzip.formats.errors import LmzipError
 except ModuleNotFoundError as _exc:  # a dependency is missing: the entry points say which
-    from lmzip._deps import missing_dependency
-
     _MISSING = missing_dependency(_exc)
     if _MISSING is None:
         raise
 else:
     _MISSING = None
+
+if TYPE_CHECKING:  # the model, numpy and typer load in _main, once Ctrl-C is handled
+    import typer
+
+    from lmzip._codec import Codec, Stats
 
 SUFFIX = ".lmz"
 EXIT_OK, EXIT_ERROR, EXIT_WARNING = 0, 1, 2
@@ -120,6 +121,8 @@ class Runner:
     @property
     def codec(self) -> Codec:
         if self._codec is None:
+            from lmzip._codec import Codec
+
             o = self.opts
             self._codec = Codec(
                 level=o.level,
@@ -179,6 +182,7 @@ class Runner:
                 self.codec.decompress_stream(f, out, progress=tick)
         if out.getvalue() != original:
             raise LmzipError(f"verification of {archive} failed; input kept")
+        _checkpoint()  # never remove the input after an interrupt
         src.unlink()
 
     # -- decompress -------------------------------------------------------------
@@ -208,10 +212,11 @@ class Runner:
     def _to_output(self, src: BinaryIO, dst: Path | None, tick, *, compress: bool,
                    meta_from: Path | None) -> Stats:
         work = self.codec.compress_stream if compress else self.codec.decompress_stream
+        src = _Checked(src)
         if dst is None:
             out = sys.stdout.buffer
             try:
-                stats = work(src, out, progress=tick)
+                stats = work(src, _Checked(out), progress=tick)
                 out.flush()
             except OSError as exc:
                 if exc.filename is None and exc.errno in _OUTPUT_ERRNOS:
@@ -223,12 +228,15 @@ class Runner:
             raise Warned(f"{dst} already exists; not overwritten (use -f to force)")
         # The output appears, with the input's mode and times, only once complete.
         with atomic_output(dst, force=self.opts.force, meta_from=meta_from) as out:
-            return work(src, out, progress=tick)
+            stats = work(src, _Checked(out), progress=tick)
+            _checkpoint()  # a signal swallowed during the last step still cancels the output
+            return stats
 
     # -- test / list ------------------------------------------------------------
     def test_file(self, name: str) -> None:
         class Null:
             def write(self, b: bytes) -> int:
+                _checkpoint()
                 return len(b)
 
         if name == "-":
@@ -280,6 +288,8 @@ def _list_members(src: Path) -> tuple[dict, fmt.Index, int]:
     A single archive is read from its footer (no payload I/O); concatenated archives
     are walked forward, record by record, without decoding any payload.
     """
+    from lmzip._codec import TrailingDataError
+
     size = src.stat().st_size
     with open(src, "rb") as f:
         try:
@@ -328,6 +338,11 @@ def _expand_short_flags(argv: list[str]) -> list[str]:
 
 
 def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Typer:
+    import typer
+
+    from lmzip._codec import Codec  # noqa: F401 - loads numpy and the model backend now
+    from lmzip._config import DEFAULT_LEVEL
+
     app = typer.Typer(add_completion=False, context_settings={"help_option_names": ["-h", "--help"]})
 
     @app.command(help="Compress or decompress FILEs with a language model (lossless). "
@@ -379,25 +394,65 @@ def _stdout_broken() -> bool:
 
 
 class _Signalled(KeyboardInterrupt):
-    """SIGTERM/SIGHUP: unwind like Ctrl-C (outputs removed, workers stopped)."""
+    """SIGINT/SIGTERM/SIGHUP: unwind like Ctrl-C (outputs removed, workers stopped)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
+# The signal received, if any. A KeyboardInterrupt raised while C code runs a Python
+# callback (llama.cpp logs through ctypes while it loads a model) is swallowed there;
+# the flag stays set and the next checkpoint (any read or write of the data) raises again.
+_received: int | None = None
+_interrupt_reported = False
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    global _received
+    _received = signum
     raise _Signalled(signum)
 
 
+def _checkpoint() -> None:
+    if _received is not None:
+        raise _Signalled(_received)
+
+
+def _unraisable(args) -> None:  # sys.unraisablehook
+    if isinstance(args.exc_value, KeyboardInterrupt):
+        return  # swallowed inside a C callback: _checkpoint raises it again, quietly
+    sys.__unraisablehook__(args)
+
+
 def _install_signal_handlers() -> None:
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
         if signum is not None:
             try:
                 signal.signal(signum, _on_signal)
             except (ValueError, OSError):  # not the main thread
                 pass
+    sys.unraisablehook = _unraisable
+
+
+class _Checked:
+    """A file object whose every read and write first checks for a pending signal."""
+
+    def __init__(self, f) -> None:
+        self._f = f
+
+    def read(self, n: int = -1) -> bytes:
+        _checkpoint()
+        return self._f.read(n)
+
+    def write(self, b) -> int:
+        _checkpoint()
+        return self._f.write(b)
+
+    def flush(self) -> None:
+        _checkpoint()
+        self._f.flush()
 
 
 def _exit_status_for(exc: KeyboardInterrupt) -> int:
@@ -416,6 +471,7 @@ def run(files: list[str], opts: Options) -> int:
     runner = Runner(opts, report)
     try:
         for name in files:
+            _checkpoint()
             try:
                 runner.run(name)
             except Warned as exc:
@@ -427,8 +483,10 @@ def run(files: list[str], opts: Options) -> int:
                 report.error(None if name == "-" else name, _message(exc, name))
                 errors = True
     except KeyboardInterrupt as exc:
+        global _interrupt_reported
         runner.close()  # stop the workers before saying so
         report.error(None, "interrupted; no partial output left")
+        _interrupt_reported = True
         return _exit_status_for(exc)
     finally:
         runner.close()
@@ -446,22 +504,35 @@ def _message(exc: Exception, name: str) -> str:
 
 
 def _main(prog: str, *, decompress: bool = False, stdout: bool = False) -> None:
-    if _MISSING is not None:
-        print(f"{prog}: {_MISSING}", file=sys.stderr)
-        sys.exit(EXIT_ERROR)
     _install_signal_handlers()
     argv = sys.argv[1:]
-    if prog == "lmzip" and argv[:1] == ["bench"]:
-        from lmzip.cli_bench import bench_app
-
-        bench_app(prog_name="lmzip bench", args=argv[1:])
-        return
-    app = _make_app(prog, decompress, stdout)
     try:
-        app(prog_name=prog, args=_expand_short_flags(argv))
+        if _MISSING is not None:
+            raise ModuleNotFoundError(_MISSING)
+        if prog == "lmzip" and argv[:1] == ["bench"]:
+            from lmzip.cli_bench import bench_app
+
+            bench_app(prog_name="lmzip bench", args=argv[1:])
+            return
+        app = _make_app(prog, decompress, stdout)  # the heavy imports happen here
+        try:
+            app(prog_name=prog, args=_expand_short_flags(argv))
+        except SystemExit:
+            # typer turns a KeyboardInterrupt outside run() (while it parses, say) into a
+            # silent exit 130, also for SIGTERM: report it here, with the right status.
+            if _received is not None and not _interrupt_reported:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                sys.exit(128 + _received)
+            raise
     except KeyboardInterrupt as exc:
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(_exit_status_for(exc))
+    except ModuleNotFoundError as exc:  # a dependency is missing: say which package to install
+        message = _MISSING or missing_dependency(exc)
+        if message is None:
+            raise
+        print(f"{prog}: {message}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
 
 
 def main_lmzip() -> None:

@@ -49,14 +49,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "kind": XENSEMBLE_KIND,
     "counts": {"slots_log2": 18, "max_candidates": 24},
     # lr 484083 = 0.02 nats in 2**-24 bit; limit 378194 = 4 nats in log2q
-    "bias": {"lr": 484083, "limit": 378194},
+    "bias": {"lr": 484083, "limit": 378194, "lr_boost": 0, "lr_half": 0, "fast_lr": 0, "fast_shift": 0},
     "ngram": None,
-    "ppm": {"max_order": 6},
+    "ppm": {"max_order": 6, "escape": "C"},
     "match": None,
     # lr 727 / 2**20 per log2q = 0.001 per nat; conf edges 0.3 / 0.6 / 0.9 in Q16;
     # weights in Q16 (65536 = 1.0), clipped to [w_min, w_max].
     "mixer": {"lr": 727, "lr_shift": 20, "conf_edges": [19661, 39322, 58982],
-              "w_min": -262144, "w_max": 524288},
+              "w_min": -262144, "w_max": 524288, "lr_boost": 0, "lr_half": 0, "ctx2": None},
     # sparse models' escape is at least min_escape (Q30: 107374 ~ 1e-4)
     "min_escape": 107374,
     # log p1 is clamped below at this (log2q: -64 bits), so products stay in int64
@@ -117,26 +117,37 @@ class XNGram:
 class XPPM:
     """PPM over tokens, method C escapes, exclusion; masses and escape in Q62."""
 
-    def __init__(self, counts: ContextCounts, max_order: int, min_escape: int) -> None:
+    def __init__(self, counts: ContextCounts, max_order: int, min_escape: int, escape: str = "C") -> None:
+        if escape not in ("C", "D"):
+            raise ValueError(f"unknown PPM escape method {escape!r}")
+        self.method_d = escape == "D"
         self.counts = counts
         self.orders = tuple(sorted((k for k in counts.orders if k <= max_order), reverse=True))
         self.min_escape = min_escape
+        self.order_found = 0  # longest context order seen at the last predict (0: none)
 
     def predict(self, history: list[int]) -> Sparse | None:
         mass: dict[int, int] = {}
         remaining = Q62
+        self.order_found = 0
         for order in self.orders:
             c = self.counts.lookup(history, order)
             if not c:
                 continue
+            self.order_found = max(self.order_found, order)
             fresh = [(t, k) for t, k in c.items() if t not in mass]  # exclusion
             if not fresh:
                 continue
             n = sum(k for _, k in fresh)
-            nd = n + len(fresh)
-            for t, k in fresh:
-                mass[t] = max(1, k * remaining // nd)
-            remaining = remaining * len(fresh) // nd
+            if self.method_d:  # PPMD: (2k - 1) / 2n, escape d / 2n
+                for t, k in fresh:
+                    mass[t] = max(1, (2 * k - 1) * remaining // (2 * n))
+                remaining = remaining * len(fresh) // (2 * n)
+            else:  # method C: k / (n + d), escape d / (n + d)
+                nd = n + len(fresh)
+                for t, k in fresh:
+                    mass[t] = max(1, k * remaining // nd)
+                remaining = remaining * len(fresh) // nd
         if not mass:
             return None
         return _sparse(list(mass.keys()), list(mass.values()), remaining, self.min_escape)
@@ -207,6 +218,32 @@ class XMatch:
             self.positions[h & self.mask] = n
 
 
+def _check_ranges(p: dict[str, Any]) -> None:
+    """Reject params whose products could leave int64 (a header is data, not trusted)."""
+    def ok(value: Any, lo: int, hi: int) -> bool:
+        return type(value) is int and lo <= value <= hi
+
+    checks = [ok(p["min_escape"], 1, 1 << 30), ok(p["logp_floor"], -(1 << 24), -(1 << 16))]
+    if p["bias"]:
+        b = p["bias"]
+        checks += [ok(b["lr"], 0, 1 << 24), ok(b["lr_boost"], 0, 1 << 24), ok(b["lr_half"], 0, 1 << 30),
+                   ok(b["limit"], 0, 1 << 22), ok(b["fast_lr"], 0, 1 << 24), ok(b["fast_shift"], 0, 30)]
+        if b["fast_lr"] and not b["fast_shift"]:
+            checks.append(False)  # a fast bias must leak
+    m = p["mixer"]
+    checks += [ok(m["lr"], 0, 1 << 24), ok(m["lr_boost"], 0, 1 << 24), ok(m["lr_half"], 0, 1 << 30),
+               ok(m["lr_shift"], 1, 40), ok(m["w_min"], -(1 << 20), 0), ok(m["w_max"], 0, 1 << 20),
+               all(ok(e, 0, 1 << 16) for e in m["conf_edges"])]
+    if not all(checks):
+        raise ValueError("ensemble-x1 parameter out of range")
+
+
+def _schedule(lr: int, boost: int, half: int, n: int) -> int:
+    """Learning rate after n updates: ``lr + boost * half // (half + n)`` (boost decays
+    to half its size after ``half`` updates; ``half == 0``: constant ``lr``)."""
+    return lr + boost * half // (half + n) if half > 0 else lr
+
+
 def _match_state(bucket: int) -> int:
     return 0 if bucket == 0 else (1 if bucket < 4 else 2)
 
@@ -234,6 +271,7 @@ class XEnsemblePredictor:
 
     def _build(self) -> None:
         p = self.params
+        _check_ranges(p)
         min_escape = int(p["min_escape"]) << 32  # Q30 -> Q62
         self.logp_floor = int(p["logp_floor"])
         orders: set[int] = set()
@@ -251,8 +289,12 @@ class XEnsemblePredictor:
             self.bias = np.zeros(self.n_vocab, dtype=np.int64)  # 2**-24 bit
             self.bias_lr = int(p["bias"]["lr"])
             self.bias_limit = int(p["bias"]["limit"]) << 8
+            self.bias_boost, self.bias_half = int(p["bias"]["lr_boost"]), int(p["bias"]["lr_half"])
+            # optional fast, leaky bias (recency): decays by 2**-fast_shift per token
+            self.fast_lr, self.fast_shift = int(p["bias"]["fast_lr"]), int(p["bias"]["fast_shift"])
+            self.fast = np.zeros(self.n_vocab, dtype=np.int64) if self.fast_lr else None
         self.ngram = XNGram(counts, tuple(int(k) for k in p["ngram"]["orders"]), min_escape) if p["ngram"] else None
-        self.ppm = XPPM(counts, int(p["ppm"]["max_order"]), min_escape) if p["ppm"] else None
+        self.ppm = XPPM(counts, int(p["ppm"]["max_order"]), min_escape, p["ppm"]["escape"]) if p["ppm"] else None
         m = p["match"]
         self.match = XMatch(m["min_len"], m["max_len"], m["slots_log2"], m["length_buckets"], min_escape) \
             if m else None
@@ -261,8 +303,17 @@ class XEnsemblePredictor:
         self.conf_edges = tuple(int(e) << 14 for e in mx["conf_edges"])  # Q16 -> Q30
         self.mix_lr, self.mix_shift = int(mx["lr"]), int(mx["lr_shift"])
         self.w_min, self.w_max = int(mx["w_min"]), int(mx["w_max"])
+        self.mix_boost, self.mix_half = int(mx["lr_boost"]), int(mx["lr_half"])
         n_sets = (len(self.conf_edges) + 1) * N_MATCH_STATES
         self.weights = [[1 << 16] + [0] * (self.n_inputs - 1) for _ in range(n_sets)]
+        # optional second weight family, added to the first: selected by PPM state
+        self.ctx2 = mx["ctx2"]
+        if self.ctx2 is not None:
+            if self.ppm is None or self.ctx2 not in ("ppm_order", "ppm_agree"):
+                raise ValueError(f"mixer ctx2 {self.ctx2!r} needs the PPM model")
+            n2 = (int(p["ppm"]["max_order"]) + 1) * (2 if self.ctx2 == "ppm_agree" else 1)
+            self.weights2 = [[0] * self.n_inputs for _ in range(n2)]
+        self.n_updates = 0
         self.history: list[int] = []
         self._pending: int | None = None
         self._state: tuple | None = None
@@ -283,7 +334,11 @@ class XEnsemblePredictor:
         z1, c, i = self._z1, self._c, self._i
         np.copyto(z1, self._logits)
         if self.bias is not None:
-            np.right_shift(self.bias, 8, out=c)
+            if self.fast is not None:
+                np.add(self.bias, self.fast, out=c)
+                c >>= 8
+            else:
+                np.right_shift(self.bias, 8, out=c)
             z1 += c
         p1, lse1, pmax = softmax_q30(z1, out=self._p1, work=(c, i))
         logp1 = z1
@@ -305,6 +360,14 @@ class XEnsemblePredictor:
             conf += pmax >= edge
         ctx = conf * N_MATCH_STATES + match_state
         w = self.weights[ctx]
+        ctx2 = 0
+        if self.ctx2 is not None:
+            ctx2 = self.ppm.order_found
+            if self.ctx2 == "ppm_agree":
+                ppm_in = inputs[-1 - bool(self.match)]
+                top = int(ppm_in[0][int(np.argmax(ppm_in[1]))]) if ppm_in is not None else -1
+                ctx2 = 2 * ctx2 + (top == int(np.argmax(p1)))
+            w = [x + y for x, y in zip(w, self.weights2[ctx2])]
 
         total_w = sum(w)
         z2 = logp1 * total_w
@@ -332,14 +395,14 @@ class XEnsemblePredictor:
             np.add.at(z2, tokens, wcol * corr)
         z2 >>= 16
         p2, _, _ = softmax_q30(z2, out=self._p2, work=(self._c, self._i))
-        self._state = (ctx, logp1, p1, p2, tokens, corr, segments)
+        self._state = (ctx, ctx2, logp1, p1, p2, tokens, corr, segments)
         return z2
 
     # -- update -------------------------------------------------------------------------
     def update(self, token: int) -> None:
         token = int(token)
         if self._state is not None:
-            ctx, logp1, p1, p2, tokens, corr, segments = self._state
+            ctx, ctx2, logp1, p1, p2, tokens, corr, segments = self._state
             self._state = None
             # mixer: gradient of the code length with respect to each weight
             work = np.multiply(p2, logp1, out=self._c)
@@ -353,22 +416,37 @@ class XEnsemblePredictor:
                 hit = np.flatnonzero(toks == token)
                 actual = int(c[hit[0]]) if hit.size else 0
                 grads[i] = g0 + expected - actual
-            w = self.weights[ctx]
-            lr, shift = self.mix_lr, self.mix_shift
+            n = self.n_updates
+            self.n_updates = n + 1
+            lr = _schedule(self.mix_lr, self.mix_boost, self.mix_half, n)
+            shift = self.mix_shift
             half = 1 << (shift - 1)
-            for i in range(self.n_inputs):
-                v = w[i] - ((grads[i] * lr + half) >> shift)
-                w[i] = self.w_min if v < self.w_min else (self.w_max if v > self.w_max else v)
+            deltas = [(g * lr + half) >> shift for g in grads]
+            lo, hi = self.w_min, self.w_max
+            for w in (self.weights[ctx], self.weights2[ctx2]) if self.ctx2 is not None else (self.weights[ctx],):
+                for i, dlt in enumerate(deltas):
+                    v = w[i] - dlt
+                    w[i] = lo if v < lo else (hi if v > hi else v)
             # bias head: b += lr * (onehot - p1)
             if self.bias is not None:
-                step = np.multiply(p1, self.bias_lr, out=self._c)
+                blr = _schedule(self.bias_lr, self.bias_boost, self.bias_half, n)
+                step = np.multiply(p1, blr, out=self._c)
                 step += 1 << 29
                 step >>= 30
                 b = self.bias
                 b -= step
-                b[token] += self.bias_lr
+                b[token] += blr
                 np.minimum(b, self.bias_limit, out=b)
                 np.maximum(b, -self.bias_limit, out=b)
+                if self.fast is not None:
+                    fb = self.fast
+                    step = np.right_shift(fb, self.fast_shift, out=self._c)
+                    fb -= step
+                    step = np.multiply(p1, self.fast_lr, out=self._c)
+                    step += 1 << 29
+                    step >>= 30
+                    fb -= step
+                    fb[token] += self.fast_lr
         if self.counts is not None:
             self.counts.update(self.history, token)
         self.history.append(token)

@@ -1,7 +1,12 @@
-"""Write the golden archives in tests/golden/ (run only when the format or a default
-intentionally changes; keep old archives so tests prove they still decode).
+"""Add golden archives to tests/golden/ made on this machine (never overwrites one).
 
-    python scripts/make_golden.py
+    python scripts/make_golden.py            # exact archives at levels 4 and 6
+
+Each archive's name carries this CPU's widest SIMD feature (``sample-x6-avx2.lmz``), and
+a line goes into tests/golden/MANIFEST.tsv. The tests decode every golden on whatever
+machine runs them and re-encode the exact ones byte for byte: archives made on
+different CPUs prove that the numerics are portable. The v1 archives (sample-l*.lmz)
+stay as they were made.
 """
 
 from __future__ import annotations
@@ -21,16 +26,38 @@ TEXT = (
     "the quick brown fox jumps over the lazy dog\n"
 ).encode("latin-1")
 
-CASES = {"sample-l1": 1, "sample-l4": 4, "sample-l6": 6}
+LEVELS = (4, 6)
+
+
+def cpu_feature() -> str:
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith(("flags", "Features")):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    for name in ("avx512f", "avx2", "asimd"):
+        if name in flags:
+            return {"avx512f": "avx512", "asimd": "neon"}.get(name, name)
+    return "scalar"
 
 
 def main() -> None:
-    GOLDEN.mkdir(parents=True, exist_ok=True)
-    (GOLDEN / "sample.bin").write_bytes(TEXT)
-    for name, level in CASES.items():
+    sample = GOLDEN / "sample.bin"
+    if sample.read_bytes() != TEXT:
+        raise SystemExit("tests/golden/sample.bin differs from TEXT: the goldens pin that input")
+    cpu = cpu_feature()
+    manifest = GOLDEN / "MANIFEST.tsv"
+    for level in LEVELS:
+        name = f"sample-x{level}-{cpu}.lmz"
+        path = GOLDEN / name
+        if path.exists():
+            print(f"{name}: exists, kept")
+            continue
         blob = lmzip.Codec(level=level, threads=1).compress(TEXT)
-        (GOLDEN / f"{name}.lmz").write_bytes(blob)
-        print(f"{name}.lmz: {len(blob)} bytes")
+        path.write_bytes(blob)
+        with open(manifest, "a") as f:
+            f.write(f"{name}\tsample.bin\texact\t{level}\t{cpu}\n")
+        print(f"{name}: {len(blob)} bytes")
 
 
 if __name__ == "__main__":

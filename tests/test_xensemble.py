@@ -102,7 +102,7 @@ def decode(predictor, payload: bytes, n: int) -> list[int]:
     return out
 
 
-ALL = xensemble_params(bias=xensemble_params()["bias"], ppm={"max_order": 6}, ngram=NGRAM_DEFAULT,
+ALL = xensemble_params(bias=xensemble_params()["bias"], ppm={"max_order": 6, "escape": "C"}, ngram=NGRAM_DEFAULT,
                        match=MATCH_DEFAULT)
 CONFIGS = {"default": xensemble_params(), "all": ALL,
            **{f"all - {c}": {**copy.deepcopy(ALL), c: None} for c in COMPONENTS},
@@ -218,11 +218,12 @@ def test_full_vocabulary_smoke():
 PINNED_PARAMS = {
     "kind": "ensemble-x1",
     "counts": {"slots_log2": 18, "max_candidates": 24},
-    "bias": {"lr": 484083, "limit": 378194},
+    "bias": {"lr": 484083, "limit": 378194, "lr_boost": 0, "lr_half": 0, "fast_lr": 0, "fast_shift": 0},
     "ngram": {"orders": [2, 3, 4]},
-    "ppm": {"max_order": 6},
+    "ppm": {"max_order": 6, "escape": "C"},
     "match": {"min_len": 4, "max_len": 64, "slots_log2": 20, "length_buckets": [0, 1, 2, 4, 8, 16, 32]},
-    "mixer": {"lr": 727, "lr_shift": 20, "conf_edges": [19661, 39322, 58982], "w_min": -262144, "w_max": 524288},
+    "mixer": {"lr": 727, "lr_shift": 20, "conf_edges": [19661, 39322, 58982], "w_min": -262144, "w_max": 524288,
+              "lr_boost": 0, "lr_half": 0, "ctx2": None},
     "min_escape": 107374,
     "logp_floor": -(64 << 16),
 }

@@ -477,7 +477,68 @@ done:
     return ret;
 }
 
+/* silu(path, g float32[n], out float32[n]): arith.silu (as silu(g) * 1) */
+static PyObject *mod_silu(PyObject *mod, PyObject *args) {
+    (void)mod;
+    const char *name;
+    PyObject *go, *oo;
+    if (!PyArg_ParseTuple(args, "sOO", &name, &go, &oo)) return NULL;
+    const int p = runnable_path(name);
+    if (p < 0) return NULL;
+    Py_buffer gv, ov;
+    if (get_buf(go, &gv, -1, 0, "g") != 0) return NULL;
+    PyObject *ret = NULL;
+    if (gv.len % 4 == 0 && get_buf(oo, &ov, gv.len, 1, "out") == 0) {
+        const Py_ssize_t n = gv.len / 4;
+        float *one = PyMem_Malloc((size_t)(n ? n : 1) * 4);
+        if (one) {
+            for (Py_ssize_t i = 0; i < n; i++) one[i] = 1.0f;
+            memcpy(ov.buf, gv.buf, (size_t)gv.len);
+            Py_BEGIN_ALLOW_THREADS
+            kops_get(p)->silu_mul(ov.buf, one, (int)n);
+            Py_END_ALLOW_THREADS
+            PyMem_Free(one);
+            ret = Py_NewRef(Py_None);
+        } else {
+            PyErr_NoMemory();
+        }
+        PyBuffer_Release(&ov);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "g must be float32");
+    }
+    PyBuffer_Release(&gv);
+    return ret;
+}
+
+/* rms_scale(x float32[R, n], n, eps, out float32[R]): arith.rms_scale (shared by all paths) */
+static PyObject *mod_rms_scale(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *xo, *oo;
+    int n;
+    float eps;
+    if (!PyArg_ParseTuple(args, "OifO", &xo, &n, &eps, &oo)) return NULL;
+    if (n < 1) {
+        PyErr_SetString(PyExc_ValueError, "n must be positive");
+        return NULL;
+    }
+    Py_buffer xv, ov;
+    if (get_buf(xo, &xv, -1, 0, "x") != 0) return NULL;
+    PyObject *ret = NULL;
+    const Py_ssize_t R = xv.len / ((Py_ssize_t)n * 4);
+    if (xv.len != R * n * 4) {
+        PyErr_SetString(PyExc_ValueError, "x must be float32 [R, n]");
+    } else if (get_buf(oo, &ov, R * 4, 1, "out") == 0) {
+        for (Py_ssize_t r = 0; r < R; r++) ((float *)ov.buf)[r] = k_rms_scale((const float *)xv.buf + r * n, n, eps);
+        PyBuffer_Release(&ov);
+        ret = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&xv);
+    return ret;
+}
+
 static PyMethodDef module_methods[] = {
+    {"silu", mod_silu, METH_VARARGS, "silu(path, g, out): arith.silu"},
+    {"rms_scale", mod_rms_scale, METH_VARARGS, "rms_scale(x, n, eps, out): arith.rms_scale"},
     {"cpu_paths", mod_cpu_paths, METH_NOARGS, "kernel paths compiled in that this CPU runs"},
     {"selftest", mod_selftest, METH_VARARGS, "selftest(path) -> (ok, message): the path against the scalar path"},
     {"matmul", mod_matmul, METH_VARARGS, "matmul(path, kind, n, k, raw, x, out): reference.matmul"},

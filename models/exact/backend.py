@@ -23,6 +23,8 @@ from lmzip.models.exact.reference import ReferenceModel
 from lmzip.models.exact.weights import ExactWeights
 
 KERNEL_ENV = "LMZIP_KERNEL"
+#: Threads per kernel (default 1: lmzip's parallelism is chunks in worker processes).
+THREADS_ENV = "LMZIP_KERNEL_THREADS"
 PATHS = ("reference", "scalar", "avx2", "avx512", "neon")
 
 
@@ -55,6 +57,16 @@ def available_paths() -> list[str]:
     return ["reference"] + (list(kernel.available_paths()) if kernel is not None else [])
 
 
+def kernel_threads(requested: int | None = None) -> int:
+    """Threads for one kernel: ``requested``, else ``$LMZIP_KERNEL_THREADS``, else 1."""
+    if requested is not None:
+        return max(1, int(requested))
+    text = os.environ.get(THREADS_ENV, "1").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise ModelError(f"{THREADS_ENV}={text!r} must be a number of threads from 1 to 256")
+    return int(text)
+
+
 def choose_path(requested: str | None = None) -> str:
     """The kernel path to use: ``requested``, else ``$LMZIP_KERNEL``, else the fastest."""
     want = (requested or os.environ.get(KERNEL_ENV) or "auto").strip().lower()
@@ -72,7 +84,7 @@ class ExactBackend:
     """``n_lanes`` lanes over one loaded model on one kernel path."""
 
     def __init__(self, weights: ExactWeights, window: Window, n_lanes: int = 1,
-                 path: str | None = None, n_threads: int = 1) -> None:
+                 path: str | None = None, n_threads: int | None = None) -> None:
         self.weights = weights
         self.window = window
         self.n_lanes = n_lanes
@@ -85,7 +97,7 @@ class ExactBackend:
             self._kernel = None
         else:
             kernel = _compiled()
-            self._kernel = kernel.KernelModel(weights, window.n_ctx, n_lanes, self.path, n_threads)
+            self._kernel = kernel.KernelModel(weights, window.n_ctx, n_lanes, self.path, kernel_threads(n_threads))
 
     def n_past(self, lane: int) -> int:
         return self._caches[lane].n_past if self._kernel is None else int(self._kernel.n_past(lane))

@@ -159,3 +159,19 @@ def attend(q: np.ndarray, k: np.ndarray, sk: np.ndarray, v: np.ndarray, sv: np.n
     _kernel.attend(resolve_path(path), q, np.ascontiguousarray(k, dtype=np.int16), _f32(sk),
                    np.ascontiguousarray(v, dtype=np.int8), _f32(sv), out)
     return out[0] if single else out
+
+
+def silu(g: np.ndarray, path: str = "scalar") -> np.ndarray:
+    """``arith.silu(g)`` on a kernel path (float32, any shape)."""
+    g = _f32(g)
+    out = np.empty_like(g)
+    _kernel.silu(resolve_path(path), g, out)
+    return out
+
+
+def rms_scale(x: np.ndarray, eps: np.float32) -> np.ndarray:
+    """``arith.rms_scale(x, eps)`` as the kernel computes it: x [..., n] -> [...]."""
+    x = _f32(x)
+    out = np.empty(x.shape[:-1], dtype=np.float32)
+    _kernel.rms_scale(x, x.shape[-1], float(np.float32(eps)), out)
+    return out

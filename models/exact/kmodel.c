@@ -2,9 +2,13 @@
 #include "kmodel.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if defined(__FAST_MATH__)
 #error "never build the exact kernel with -ffast-math"
@@ -57,12 +61,49 @@ const KOps *kops_get(int path) {
 
 /* -- memory --------------------------------------------------------------------------- */
 
-static void *kalloc(size_t bytes) { /* 64-byte aligned, zeroed */
+/* Zeroed, 64-byte aligned memory; large blocks are mapped directly (zero pages, committed
+ * lazily) and asked for huge pages, which the weight and cache streams benefit from.
+ * Free with kfree. */
+#define KHDR 64
+#define KBIG (1u << 22)
+#define KHUGE ((size_t)2 << 20)
+
+static void *kalloc(size_t bytes) {
     size_t n = (bytes + 63) / 64 * 64;
-    if (n == 0) n = 64;
-    void *p = aligned_alloc(64, n);
-    if (p) memset(p, 0, n);
+#if defined(__linux__) && defined(MAP_ANONYMOUS)
+    if (n >= KBIG) {
+        const size_t len = n + KHUGE + KHDR;
+        uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) return NULL;
+        uint8_t *p = (uint8_t *)(((uintptr_t)base + KHDR + KHUGE - 1) & ~(uintptr_t)(KHUGE - 1));
+#if defined(MADV_HUGEPAGE)
+        madvise(p, n, MADV_HUGEPAGE);
+#endif
+        ((void **)p)[-2] = base;
+        ((size_t *)p)[-1] = len;
+        return p;
+    }
+#endif
+    uint8_t *base = aligned_alloc(64, n + KHDR);
+    if (!base) return NULL;
+    memset(base, 0, n + KHDR);
+    uint8_t *p = base + KHDR;
+    ((void **)p)[-2] = base;
+    ((size_t *)p)[-1] = 0;
     return p;
+}
+
+static void kfree(void *ptr) {
+    if (!ptr) return;
+    void *base = ((void **)ptr)[-2];
+    const size_t len = ((size_t *)ptr)[-1];
+#if defined(__linux__) && defined(MAP_ANONYMOUS)
+    if (len) {
+        munmap(base, len);
+        return;
+    }
+#endif
+    free(base);
 }
 
 /* -- repacking ------------------------------------------------------------------------ */
@@ -115,8 +156,8 @@ int qmat_pack(QMat *m, int kind, int n, int k, const uint8_t *raw) {
 }
 
 void qmat_free(QMat *m) {
-    free(m->qs);
-    free(m->dm);
+    kfree(m->qs);
+    kfree(m->dm);
     m->qs = NULL;
     m->dm = NULL;
 }
@@ -246,8 +287,8 @@ void kmodel_free(KModel *m) {
     if (m->layers) {
         for (int i = 0; i < m->n_layer; i++) {
             KLayer *l = &m->layers[i];
-            free(l->attn_norm);
-            free(l->ffn_norm);
+            kfree(l->attn_norm);
+            kfree(l->ffn_norm);
             qmat_free(&l->wq);
             qmat_free(&l->wk);
             qmat_free(&l->wv);
@@ -260,39 +301,39 @@ void kmodel_free(KModel *m) {
     }
     qmat_free(&m->head);
     if (m->acc)
-        for (int t = 0; t < m->n_threads; t++) free(m->acc[t]);
+        for (int t = 0; t < m->n_threads; t++) kfree(m->acc[t]);
     free(m->acc);
     if (m->ascr) {
         for (int t = 0; t < m->n_threads; t++) {
             AttnScratch *a = &m->ascr[t];
-            free(a->score);
-            free(a->w);
-            free(a->c);
-            free(a->full);
-            free(a->nfull);
-            free(a->acc32);
-            free(a->acc64);
+            kfree(a->score);
+            kfree(a->w);
+            kfree(a->c);
+            kfree(a->full);
+            kfree(a->nfull);
+            kfree(a->acc32);
+            kfree(a->acc64);
         }
         free(m->ascr);
     }
-    free(m->cos);
-    free(m->sin);
-    free(m->out_norm);
+    kfree(m->cos);
+    kfree(m->sin);
+    kfree(m->out_norm);
     free(m->n_past);
-    free(m->kc);
-    free(m->vc);
-    free(m->skc);
-    free(m->svc);
-    free(m->x);
-    free(m->h);
-    free(m->qkv);
-    free(m->att);
-    free(m->y);
-    free(m->gate);
-    free(m->up);
-    free(m->xq);
-    free(m->s);
-    free(m->sx);
+    kfree(m->kc);
+    kfree(m->vc);
+    kfree(m->skc);
+    kfree(m->svc);
+    kfree(m->x);
+    kfree(m->h);
+    kfree(m->qkv);
+    kfree(m->att);
+    kfree(m->y);
+    kfree(m->gate);
+    kfree(m->up);
+    kfree(m->xq);
+    kfree(m->s);
+    kfree(m->sx);
     free(m->pos);
     free(m->lane);
     free(m);
@@ -451,8 +492,11 @@ int kmodel_slide(KModel *m, int lane, int keep, int drop, char *err, size_t errl
         snprintf(err, errlen, "cannot slide keep=%d drop=%d with %d positions filled", keep, drop, n);
         return -1;
     }
-    if (drop == 0 && keep + drop == n) return 0;
-    const float *cs = m->cos + (size_t)drop * HD / 2, *sn = m->sin + (size_t)drop * HD / 2;
+    if (keep + drop == n) { /* nothing moves */
+        m->n_past[lane] = n - drop;
+        return 0;
+    }
+    const float *cs = m->cos + (size_t)drop * HD / 2, *sn = m->sin + (size_t)drop * HD / 2; /* drop < n <= n_ctx */
     for (int li = 0; li < m->n_layer; li++) {
         for (int g = 0; g < m->G; g++) {
             const size_t slot = cache_slot(m, lane, li, g);
@@ -657,10 +701,10 @@ int kmatmul_once(int path, int kind, int n, int k, const uint8_t *raw, int B, co
         ops->matmul(&w, &a, y, (size_t)n, 0, w.ng, acc);
         rc = 0;
     }
-    free(xq);
-    free(s);
-    free(sx);
-    free(acc);
+    kfree(xq);
+    kfree(s);
+    kfree(sx);
+    kfree(acc);
     qmat_free(&w);
     return rc;
 }
@@ -829,18 +873,18 @@ int kselftest(int path, char *msg, size_t msglen) {
             snprintf(msg, msglen, "out of memory");
         }
         for (int j = 0; j < 2 && ok; j++) {
-            free(sc[j].score);
-            free(sc[j].w);
-            free(sc[j].c);
-            free(sc[j].full);
-            free(sc[j].nfull);
-            free(sc[j].acc32);
-            free(sc[j].acc64);
+            kfree(sc[j].score);
+            kfree(sc[j].w);
+            kfree(sc[j].c);
+            kfree(sc[j].full);
+            kfree(sc[j].nfull);
+            kfree(sc[j].acc32);
+            kfree(sc[j].acc64);
         }
-        free(k);
-        free(v);
-        free(sk);
-        free(sv);
+        kfree(k);
+        kfree(v);
+        kfree(sk);
+        kfree(sv);
         if (!ok) return -1;
     }
     if (!bad) snprintf(msg, msglen, "ok");
