@@ -6,6 +6,8 @@ without -march=native: vector paths (AVX2, AVX-512, NEON) are compiled per funct
 chosen at run time (see models/exact/kcore.h).
 """
 
+import subprocess
+
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
@@ -15,14 +17,21 @@ _FLAGS = ["-std=gnu11", "-O2", "-ffp-contract=off", "-fno-fast-math", "-pthread"
 _GCC_FLAGS = ["-fschedule-insns", "-fsched-pressure"]
 
 
+def _is_gcc(cmd: list[str]) -> bool:
+    try:
+        out = subprocess.run([cmd[0], "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return False
+    return "clang" not in out.lower() and ("gcc" in out.lower() or "free software foundation" in out.lower())
+
+
 class _BuildExt(build_ext):
     def build_extensions(self):
-        cc = " ".join(getattr(self.compiler, "compiler_so", None) or [])
-        is_clang = "clang" in cc
         if self.compiler.compiler_type == "msvc":
             raise RuntimeError("the exact kernel needs GCC or Clang (C11 with GNU extensions)")
+        gcc = _is_gcc(getattr(self.compiler, "compiler_so", None) or [])
         for ext in self.extensions:
-            ext.extra_compile_args = _FLAGS + ([] if is_clang else _GCC_FLAGS)
+            ext.extra_compile_args = _FLAGS + (_GCC_FLAGS if gcc else [])
         super().build_extensions()
 
 

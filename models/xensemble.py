@@ -309,9 +309,11 @@ class XEnsemblePredictor:
         # optional second weight family, added to the first: selected by PPM state
         self.ctx2 = mx["ctx2"]
         if self.ctx2 is not None:
-            if self.ppm is None or self.ctx2 not in ("ppm_order", "ppm_agree"):
+            if self.ppm is None or self.ctx2 not in ("ppm_order", "ppm_agree", "ppm_escape"):
                 raise ValueError(f"mixer ctx2 {self.ctx2!r} needs the PPM model")
             n2 = (int(p["ppm"]["max_order"]) + 1) * (2 if self.ctx2 == "ppm_agree" else 1)
+            if self.ctx2 == "ppm_escape":
+                n2 = 8
             self.weights2 = [[0] * self.n_inputs for _ in range(n2)]
         self.n_updates = 0
         self.history: list[int] = []
@@ -363,7 +365,10 @@ class XEnsemblePredictor:
         ctx2 = 0
         if self.ctx2 is not None:
             ctx2 = self.ppm.order_found
-            if self.ctx2 == "ppm_agree":
+            if self.ctx2 == "ppm_escape":  # -log2(escape) in whole bits, 0..7
+                ppm_in = inputs[-1 - bool(self.match)]
+                ctx2 = 0 if ppm_in is None else min(7, 62 - ppm_in[3].bit_length() + 1)
+            elif self.ctx2 == "ppm_agree":
                 ppm_in = inputs[-1 - bool(self.match)]
                 top = int(ppm_in[0][int(np.argmax(ppm_in[1]))]) if ppm_in is not None else -1
                 ctx2 = 2 * ctx2 + (top == int(np.argmax(p1)))
