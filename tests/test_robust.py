@@ -91,6 +91,20 @@ def _assert_no_survivors(tag: str, since: float) -> None:
     assert not alive, f"processes still running 1 s after their CLI was stopped: {alive}"
 
 
+def _wait_for_open(proc: subprocess.Popen, path: Path, timeout: float = 60) -> None:
+    """Wait until the CLI has ``path`` open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(os.readlink(f"/proc/{proc.pid}/fd/{fd}") == str(path) for fd in os.listdir(f"/proc/{proc.pid}/fd")):
+                return
+        except OSError:
+            pass
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        time.sleep(0.02)
+    raise AssertionError(f"the CLI never opened {path}")
+
+
 def _model_loaded(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/maps") as f:
@@ -137,7 +151,7 @@ def test_kill9_at_random_moments_leaves_nothing(tmp_path, layout, llm_input):
     rng = random.Random()
     src = tmp_path / "big.txt"
     src.write_bytes(llm_input)
-    delays = [rng.uniform(0.05, 3.0) for _ in range(2)] + ["workers started", "workers coding"]
+    delays = [rng.uniform(0.05, 3.0), "workers started", "workers coding"]
     for delay in delays:
         tag = uuid.uuid4().hex
         proc = _start([*LLM_ARGS, "big.txt"], tmp_path, tag)
@@ -165,7 +179,7 @@ def test_kill9_level1_output_is_all_or_nothing(tmp_path, layout):
     """In-process xz coding killed at random moments: either no output at all, or the
     complete archive; never a partial or temporary file (-f replaces an old archive)."""
     rng = random.Random()
-    data = layout.english(3_000_000)
+    data = layout.english(2_000_000)
     src = tmp_path / "big.txt"
     src.write_bytes(data)
     for i in range(3):
@@ -174,7 +188,7 @@ def test_kill9_level1_output_is_all_or_nothing(tmp_path, layout):
             (tmp_path / "big.txt.lmz").write_bytes(b"old archive")
         tag = uuid.uuid4().hex
         proc = _start(["-1", "--chunk-size", "300000", *(["-f"] if force else []), "big.txt"], tmp_path, tag)
-        time.sleep(rng.uniform(0.1, 2.5))
+        time.sleep(rng.uniform(0.1, 1.8))
         proc.kill()
         killed = time.monotonic()
         proc.communicate(timeout=30)
@@ -224,12 +238,13 @@ def test_ctrl_c_mid_work_exits_130(tmp_path, llm_input):
 @pytest.mark.parametrize("signum,status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_level1_exits_cleanly(tmp_path, layout, signum, status):
     """SIGTERM (and SIGINT to the CLI alone) in the middle of in-process xz coding."""
-    data = layout.english(3_000_000)
+    data = layout.english(2_000_000)
     src = tmp_path / "big.txt"
     src.write_bytes(data)
     tag = uuid.uuid4().hex
     proc = _start(["-1", "--chunk-size", "100000", "big.txt"], tmp_path, tag)
-    time.sleep(1.0)
+    _wait_for_open(proc, src)  # it is coding now (the output has no name yet)
+    time.sleep(0.2)
     assert proc.poll() is None, "the CLI finished before it could be stopped"
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
@@ -406,22 +421,22 @@ with open(sys.argv[1], "rb") as f:
 @needs_proc
 def test_api_with_workers_without_main_guard(tmp_path):
     """lmzip.compress, Codec and open with two workers from a script without a
-    ``__main__`` guard, from a thread in it, and from a script read on stdin."""
+    ``__main__`` guard, from a thread in it, and from a script read on stdin. (The two
+    scripts run side by side: most of their time is spent starting and loading models.)"""
     tag = uuid.uuid4().hex
     env = dict(os.environ, LMZIP_TEST_TAG=tag)
     script = tmp_path / "plain.py"
     script.write_text(SCRIPT)
-    r = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()[-3000:]
-    assert b"Traceback" not in r.stderr
-    blob = bytes.fromhex(r.stdout.decode().strip())
-    _assert_no_survivors(tag, time.monotonic())  # the workers ended with the script
-
-    r = subprocess.run([sys.executable, "-", str(tmp_path / "f.lmz")], cwd=tmp_path, input=STDIN_SCRIPT.encode(),
-                       capture_output=True, env=env, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()[-3000:]
-    assert bytes.fromhex(r.stdout.decode().strip()) == blob  # same level and chunking: the same archive
-    _assert_no_survivors(tag, time.monotonic())
+    pipes = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    plain = subprocess.Popen([sys.executable, str(script)], **pipes)
+    piped = subprocess.Popen([sys.executable, "-", str(tmp_path / "f.lmz")], stdin=subprocess.PIPE, **pipes)
+    results = [plain.communicate(timeout=300), piped.communicate(STDIN_SCRIPT.encode(), timeout=300)]
+    for proc, (out, err) in zip((plain, piped), results):
+        assert proc.returncode == 0, err.decode()[-3000:]
+        assert b"Traceback" not in err
+    _assert_no_survivors(tag, time.monotonic())  # the workers ended with their scripts
+    blob = bytes.fromhex(results[0][0].decode().strip())
+    assert bytes.fromhex(results[1][0].decode().strip()) == blob  # same level and chunking: same archive
 
 
 # ----------------------------------------------------------------------------- errors that say what to do
