@@ -198,7 +198,9 @@ def test_live_symmetry_with_every_component_across_slides(runtime, skip):
     # A 64-token window slides several times; with skip on, batches of skipped tokens
     # are fed at the same moments on both sides.
     predictor = ensemble_params(skip=skip)
-    config = CodingConfig(level=6, chunk_size=1 << 16, n_ctx=64, keep=1, discard=16, predictor=predictor)
+    # ensemble-v1 runs on the v1 (llama.cpp) backend: it still decodes old archives.
+    config = CodingConfig(level=6, chunk_size=1 << 16, n_ctx=64, keep=1, discard=16, predictor=predictor,
+                          backend="llama.cpp")
     tokens = runtime.tokenizer.encode(TEXT)
     enc = Recorder(runtime.predictor(config))
     payload = encode_tokens(enc, tokens)
@@ -212,16 +214,16 @@ def test_live_symmetry_with_every_component_across_slides(runtime, skip):
 
 def test_decoder_takes_hyperparameters_from_the_header():
     import lmzip
-    from lmzip.models import ensemble
+    from lmzip.models import xensemble
 
     data = TEXT[:120]
     codec = lmzip.Codec(level=5, threads=1)
     blob = codec.compress(data)
-    saved = copy.deepcopy(ensemble.DEFAULT_PARAMS)
+    saved = copy.deepcopy(xensemble.DEFAULT_PARAMS)
     try:
-        ensemble.DEFAULT_PARAMS["mixer"]["lr"] = 0.5  # a changed default must not matter
-        ensemble.DEFAULT_PARAMS["ngram"]["orders"] = [1]
+        xensemble.DEFAULT_PARAMS["mixer"]["lr"] = 1  # a changed default must not matter
+        xensemble.DEFAULT_PARAMS["ppm"] = None
         assert lmzip.Codec(level=5, threads=1).decompress(blob) == data
     finally:
-        ensemble.DEFAULT_PARAMS.clear()
-        ensemble.DEFAULT_PARAMS.update(saved)
+        xensemble.DEFAULT_PARAMS.clear()
+        xensemble.DEFAULT_PARAMS.update(saved)

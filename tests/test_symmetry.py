@@ -6,7 +6,7 @@ import pytest
 from lmzip._config import CodingConfig
 from lmzip._engine import decode_tokens, encode_tokens
 from lmzip._runtime import Runtime
-from lmzip.coder import quantize_logits
+from lmzip.coder import quantize_logits, quantize_log2q
 from lmzip.models import WindowSpec
 
 TEXT = (
@@ -29,7 +29,7 @@ class Recorder:
 
     def predict(self):
         logits = self.inner.predict()
-        self.tables.append(quantize_logits(logits))
+        self.tables.append(quantize_log2q(logits) if logits.dtype.kind == "i" else quantize_logits(logits))
         return logits
 
     def update(self, token):
