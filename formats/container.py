@@ -44,6 +44,8 @@ INDEX_TAG = b"I"
 
 _HEADER_FIXED = struct.Struct("<8sBBH32s32sI")  # magic, major, minor, flags, 2 hashes, params_len
 FLAG_PARAMS_DEFLATED = 1  # params are raw DEFLATE with PARAMS_DICTIONARY_V1 as preset dictionary
+FLAG_PARAMS_DICT_X1 = 2  # with bit 0: the preset dictionary is PARAMS_DICTIONARY_X1 instead
+_KNOWN_FLAGS = FLAG_PARAMS_DEFLATED | FLAG_PARAMS_DICT_X1
 
 # The preset dictionary for the params block. Part of format v1: it must never change
 # (a new dictionary needs a new flag bit). It holds the strings every header repeats, so a
@@ -61,6 +63,22 @@ PARAMS_DICTIONARY_V1 = (
     b'kenizer":{"kind":"model-pieces+byte-fallback+escape-v1"},"xz":{"container":"raw-lzma2","'
     b'extreme":true,"preset":9}}'
 )
+# The second preset dictionary (flag bit 1), frozen like the first: the level-6 params of
+# the exact backend (exact-v1, ensemble-x1), so exact archives' headers stay as small as
+# v1's (13 bytes of params at level 6 instead of 192 with the v1 dictionary).
+PARAMS_DICTIONARY_X1 = (
+    b'{"backend":{"bos":1,"discard":512,"keep":1,"n_ctx":2048,"name":"exact-v1"},"chunk_size":'
+    b'131072,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","'
+    b'word_bits":32},"level":6,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.'
+    b'Q4_1.gguf"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"'
+    b'lr_boost":0,"lr_half":0},"counts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble'
+    b'-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_edges":[19661'
+    b',39322,58982],"ctx2":null,"lr":727,"lr_boost":0,"lr_half":0,"lr_shift":20,"w_max":524288'
+    b',"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":{"kind":"'
+    b'model-pieces+byte-fallback+escape-v1"},"xz":{"container":"raw-lzma2","extreme":true,"pre'
+    b'set":9}}'
+)
+_DICTIONARIES = {0: PARAMS_DICTIONARY_V1, FLAG_PARAMS_DICT_X1: PARAMS_DICTIONARY_X1}
 _NO_HASH = bytes(32)
 _CRC = struct.Struct("<I")
 _CHUNK_HEAD = struct.Struct("<1sBIIQI")  # tag, method, raw_size, payload_size, raw_xxh64, payload_crc
@@ -131,17 +149,26 @@ def _join_hash(params: dict[str, Any], key: str, digest: bytes) -> None:
         section["sha256"] = digest.hex()
 
 
+def _deflate(text: bytes, dictionary: bytes) -> bytes:
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, dictionary)
+    return deflater.compress(text) + deflater.flush()
+
+
 def encode_header(params: dict[str, Any]) -> bytes:
     """The HEADER bytes for ``params`` (a JSON-able dict; model/tokenizer sha256 as hex)."""
     params = json.loads(canonical_json(params))  # a deep copy we may edit
     model_hash = _split_hash(params, "model")
     tokenizer_hash = _split_hash(params, "tokenizer")
-    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, PARAMS_DICTIONARY_V1)
-    body = deflater.compress(canonical_json(params)) + deflater.flush()
+    text = canonical_json(params)
+    # Deflate with each preset dictionary and keep the smaller (the first on a tie).
+    flags, body = min(
+        ((FLAG_PARAMS_DEFLATED | bit, _deflate(text, dictionary)) for bit, dictionary in _DICTIONARIES.items()),
+        key=lambda item: len(item[1]),
+    )
     if len(body) > MAX_PARAMS_LEN:
         raise ValueError("params block too large")
     head = _HEADER_FIXED.pack(
-        MAGIC, FORMAT_MAJOR, FORMAT_MINOR, FLAG_PARAMS_DEFLATED, model_hash, tokenizer_hash, len(body)
+        MAGIC, FORMAT_MAJOR, FORMAT_MINOR, flags, model_hash, tokenizer_hash, len(body)
     ) + body
     return head + _CRC.pack(zlib.crc32(head))
 
@@ -205,7 +232,7 @@ def read_header(stream: BinaryIO) -> tuple[dict[str, Any], int]:
         raise UnsupportedVersionError(
             f"archive format version {major}.{minor} is not supported (this lmzip reads {FORMAT_MAJOR}.x)"
         )
-    if flags & ~FLAG_PARAMS_DEFLATED:
+    if flags & ~_KNOWN_FLAGS or (flags & FLAG_PARAMS_DICT_X1 and not flags & FLAG_PARAMS_DEFLATED):
         raise UnsupportedVersionError(f"archive uses header features this lmzip does not know (flags {flags:#06x})")
     if params_len > MAX_PARAMS_LEN:
         raise CorruptError("header is corrupt (parameter block length out of range)")
@@ -215,7 +242,7 @@ def read_header(stream: BinaryIO) -> tuple[dict[str, Any], int]:
         raise CorruptError("header is corrupt (checksum mismatch)")
     try:
         if flags & FLAG_PARAMS_DEFLATED:
-            inflater = zlib.decompressobj(-15, PARAMS_DICTIONARY_V1)
+            inflater = zlib.decompressobj(-15, _DICTIONARIES[flags & FLAG_PARAMS_DICT_X1])
             body = inflater.decompress(body, MAX_PARAMS_LEN) + inflater.flush()
         params = json.loads(body.decode("utf-8"))
     except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:  # crc passed: a writer bug
