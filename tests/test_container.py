@@ -130,3 +130,29 @@ def test_dropped_chunk_record_is_caught_by_index():
     spliced = fewer[: fewer.rindex(b"I", 0, len(fewer) - 12 - 17 * 2)] + whole[idx:]
     with pytest.raises(CorruptError):
         parse(spliced)
+
+
+def _with_flags(blob: bytes, flags: int) -> bytes:
+    head = bytearray(blob[:80])
+    struct.pack_into("<H", head, 10, flags)
+    (plen,) = struct.unpack_from("<I", head, 76)
+    body = bytes(head) + blob[80:80 + plen]
+    return body + struct.pack("<I", zlib.crc32(body)) + blob[84 + plen:]
+
+
+def test_exact_params_use_the_second_dictionary():
+    """Exact-backend params deflate against PARAMS_DICTIONARY_X1 (flag bit 1) to a few
+    bytes; v1 params keep the v1 dictionary; a reader honours the flag."""
+    from pathlib import Path
+
+    golden = (Path(__file__).parent / "golden" / "sample-x6-avx2.lmz").read_bytes()
+    (flags,) = struct.unpack_from("<H", golden, 10)
+    (plen,) = struct.unpack_from("<I", golden, 76)
+    assert flags == fmt.FLAG_PARAMS_DEFLATED | fmt.FLAG_PARAMS_DICT_X1 and plen <= 24
+    params, _ = fmt.read_header(io.BytesIO(golden))
+    assert params["backend"]["name"] == "exact-v1"
+    # The same body read with the other dictionary is refused, never misread.
+    with pytest.raises(CorruptError):
+        fmt.read_header(io.BytesIO(_with_flags(golden, fmt.FLAG_PARAMS_DEFLATED)))
+    with pytest.raises(UnsupportedVersionError):
+        fmt.read_header(io.BytesIO(_with_flags(golden, fmt.FLAG_PARAMS_DICT_X1)))  # bit 1 without bit 0
