@@ -96,3 +96,20 @@ def test_every_path_makes_the_same_archive():
     print("compared:", ", ".join(f"{p}/T{t}/threads{k}" for p, t, k in archives))
     assert all(a == first for a in archives.values())
     assert lmzip.decompress(first) == data
+
+
+def test_sixteen_lanes_equal_one_lane_each(runtime):
+    """B = 16 lanes stepped together give each lane exactly the logits it gets alone (B = 1),
+    on the fastest path: the batch composition never changes a bit."""
+    path = xb.available_paths()[-1]
+    rng = np.random.default_rng(7)
+    tokens = rng.integers(0, runtime.weights.config.n_vocab, size=(16, 4)).astype(np.int32)
+    together = xb.ExactBackend(runtime.weights, xb.Window(64), n_lanes=16, path=path)
+    alone = xb.ExactBackend(runtime.weights, xb.Window(64), n_lanes=1, path=path)
+    lanes = np.arange(16, dtype=np.int32)
+    batched = [together.step(lanes, tokens[:, t]) for t in range(tokens.shape[1])]
+    for lane in range(16):
+        alone.reset(0)
+        for t in range(tokens.shape[1]):
+            single = alone.step(np.array([0], dtype=np.int32), tokens[lane:lane + 1, t])
+            assert np.array_equal(single[0], batched[t][lane]), (lane, t)
