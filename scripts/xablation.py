@@ -100,6 +100,12 @@ def merged(overrides: dict) -> dict:
     return params
 
 
+# ensemble-x1 with ensemble-v1's hyperparameters (bias lr 0.02 nats, limit 4 nats, mixer lr
+# 0.001/nat, no learning-rate schedules): the straight port, before tuning.
+V1_LIKE = {"bias": {"lr": 484083, "limit": 378194, "lr_boost": 0, "lr_half": 0, "fast_lr": 0, "fast_shift": 0},
+           "mixer": {"lr": 727, "lr_boost": 0, "lr_half": 0, "ctx2": None}}
+
+
 def configs() -> dict[str, dict | None]:
     d = xensemble_params()
     rows: dict[str, dict | None] = {"LLM alone": None, "x1 default": d}
@@ -112,19 +118,8 @@ def configs() -> dict[str, dict | None]:
         rows["default + match"] = xensemble_params(match=MATCH_DEFAULT)
     if not d["ngram"] and not d["match"]:
         rows["default + ngram + match"] = xensemble_params(ngram=NGRAM_DEFAULT, match=MATCH_DEFAULT)
-    rows["only bias (mixer on)"] = xensemble_params(ppm=None, ngram=None, match=None)
+    rows["x1 with v1's hyperparameters"] = merged(V1_LIKE)
     return rows
-
-
-class ReplayFloatLLM(ReplayIntLLM):
-    def reset(self) -> np.ndarray:
-        self.i = 0
-        return self.logits[0].astype(np.float32)
-
-    def feed(self, token: int) -> np.ndarray:
-        assert token == self.tokens[self.i], "replay out of step"
-        self.i += 1
-        return self.logits[self.i].astype(np.float32)
 
 
 def run_one(cache: Path, params: dict | None) -> tuple[float, float, float, int]:
