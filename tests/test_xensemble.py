@@ -104,9 +104,21 @@ def decode(predictor, payload: bytes, n: int) -> list[int]:
 
 ALL = xensemble_params(bias=xensemble_params()["bias"], ppm={"max_order": 6, "escape": "C"}, ngram=NGRAM_DEFAULT,
                        match=MATCH_DEFAULT)
+
+def variant(ctx2: str, escape: str) -> dict:
+    """ALL with every optional mechanism on: schedules, fast bias, mixer ctx2, PPM escape."""
+    p = copy.deepcopy(ALL)
+    p["bias"].update(lr_boost=2000000, lr_half=100, fast_lr=900000, fast_shift=6)
+    p["mixer"].update(lr_boost=3000, lr_half=100, ctx2=ctx2)
+    p["ppm"]["escape"] = escape
+    return p
+
+
 CONFIGS = {"default": xensemble_params(), "all": ALL,
            **{f"all - {c}": {**copy.deepcopy(ALL), c: None} for c in COMPONENTS},
-           "none": xensemble_params(bias=None, ppm=None, ngram=None, match=None)}
+           "none": xensemble_params(bias=None, ppm=None, ngram=None, match=None),
+           "variant order C": variant("ppm_order", "C"), "variant agree D": variant("ppm_agree", "D"),
+           "variant escape D": variant("ppm_escape", "D")}
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
