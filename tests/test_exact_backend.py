@@ -113,3 +113,13 @@ def test_sixteen_lanes_equal_one_lane_each(runtime):
         for t in range(tokens.shape[1]):
             single = alone.step(np.array([0], dtype=np.int32), tokens[lane:lane + 1, t])
             assert np.array_equal(single[0], batched[t][lane]), (lane, t)
+
+
+def test_verbose_cli_names_the_kernel_path(tmp_path):
+    src = tmp_path / "note.txt"
+    src.write_bytes(TEXT[:90])
+    env = dict(os.environ, **{xb.KERNEL_ENV: "auto"})
+    run = subprocess.run([sys.executable, "-m", "lmzip", "-4", "-v", "--context", "64", str(src)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert f"model kernel exact-v1/{xb.available_paths()[-1]}" in run.stderr
