@@ -28,13 +28,16 @@ def _is_gcc(cmd: list[str]) -> bool:
 class _BuildExt(build_ext):
     def build_extensions(self):
         if self.compiler.compiler_type == "msvc":
-            raise RuntimeError("the exact kernel needs GCC or Clang (C11 with GNU extensions)")
+            raise RuntimeError("lmzip's compiled cores need GCC or Clang (C11 with GNU extensions)")
         gcc = _is_gcc(getattr(self.compiler, "compiler_so", None) or [])
         for ext in self.extensions:
             ext.extra_compile_args = _FLAGS + (_GCC_FLAGS if gcc else [])
         super().build_extensions()
 
 
+# One entry per compiled module. Every one is built with _FLAGS (exact float semantics,
+# no -march=native): each sits next to the Python that wraps it and has a pure-Python
+# or reference twin that the tests compare it with.
 kernel = Extension(
     "lmzip.models.exact._kernel",
     sources=[_DIR + f for f in ("_kernel.c", "kmodel.c", "kscalar.c", "kx86.c", "kneon.c")],
@@ -43,4 +46,8 @@ kernel = Extension(
     extra_link_args=["-pthread"],
 )
 
-setup(ext_modules=[kernel], cmdclass={"build_ext": _BuildExt})
+EXTENSIONS = [
+    kernel,
+]
+
+setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": _BuildExt})
