@@ -48,6 +48,18 @@ kernel = Extension(
 
 EXTENSIONS = [
     kernel,
+    Extension(
+        "lmzip.coder._lanecoder",
+        sources=["coder/_lanecoder.c"],
+        depends=["coder/lanecore.h"],
+        extra_compile_args=_FLAGS,
+    ),
+    Extension(
+        "lmzip.models._xlanes",
+        sources=["models/_xlanes.c"],
+        depends=["models/xlanes_tables.h", "models/xlanes_passes.h"],
+        extra_compile_args=_FLAGS,
+    ),
 ]
 
 setup(ext_modules=EXTENSIONS, cmdclass={"build_ext": _BuildExt})

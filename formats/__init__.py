@@ -1,4 +1,4 @@
-"""The lmzip container (format v1) and the lmzip error hierarchy."""
+"""The lmzip container (format 2 written, formats 1 and 2 read) and the lmzip error hierarchy."""
 
 from lmzip.formats.container import (
     FORMAT_MAJOR,
@@ -9,9 +9,9 @@ from lmzip.formats.container import (
     Index,
     Method,
     RecordReader,
-    encode_chunk,
+    Writer,
     encode_header,
-    encode_trailer,
+    is_archive_start,
     iter_chunks,
     read_header,
     read_index,
@@ -32,8 +32,7 @@ from lmzip.formats.errors import (
 
 __all__ = [
     "FORMAT_MAJOR", "FORMAT_MINOR", "MAGIC", "Chunk", "ChunkInfo", "Index", "Method", "RecordReader",
-    "encode_chunk", "encode_header", "encode_trailer", "iter_chunks", "read_header",
-    "read_index", "xxh64", "CorruptChunkError", "CorruptError", "FormatError", "LmzipError",
-    "MachineDependentError", "ModelError", "ModelMismatchError", "NotLmzipError", "TruncatedError",
-    "UnsupportedVersionError",
+    "Writer", "encode_header", "is_archive_start", "iter_chunks", "read_header", "read_index", "xxh64",
+    "CorruptChunkError", "CorruptError", "FormatError", "LmzipError", "MachineDependentError", "ModelError",
+    "ModelMismatchError", "NotLmzipError", "TruncatedError", "UnsupportedVersionError",
 ]

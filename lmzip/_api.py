@@ -12,16 +12,18 @@ _codecs: dict[tuple, Codec] = {}
 _lock = threading.Lock()
 
 
-def _shared_codec(level: int, model: str | os.PathLike[str] | None, threads: int | None) -> Codec:
+def _shared_codec(level: int, model: str | os.PathLike[str] | None, threads: int | None,
+                  lanes: int | None = None) -> Codec:
     """Loading a model costs ~1 s; keep one Codec per (level, model, threads)."""
     # Checked before the lookup: True and 1.0 hash like 1 and would find level 1's codec.
     level = int_argument("level", level)
     threads = int_argument("threads", threads, optional=True)
-    key = (level, os.fspath(model) if model is not None else None, threads)
+    lanes = int_argument("lanes", lanes, optional=True)
+    key = (level, os.fspath(model) if model is not None else None, threads, lanes)
     with _lock:
         codec = _codecs.get(key)
         if codec is None:
-            codec = _codecs[key] = Codec(level=level, model=model, threads=threads)
+            codec = _codecs[key] = Codec(level=level, model=model, threads=threads, lanes=lanes)
         return codec
 
 
@@ -31,15 +33,18 @@ def compress(
     level: int = DEFAULT_LEVEL,
     model: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    lanes: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> bytes:
     """Compress ``data`` and return a complete lmzip archive.
 
     ``level`` 1-3 use xz only; 4-9 use the language model with growing context.
     ``threads`` sets worker processes (speed only: the output never depends on it).
+    ``lanes`` cuts each chunk into that many lanes coded in lockstep (None or 0: the
+    level's default; 1: one stream per chunk, the best ratio and the slowest).
     ``progress`` is called with counts of input bytes as they are done.
     """
-    return _shared_codec(level, model, threads).compress(data, progress=progress)
+    return _shared_codec(level, model, threads, lanes).compress(data, progress=progress)
 
 
 def decompress(

@@ -6,8 +6,9 @@ import lzma
 from dataclasses import dataclass
 from typing import Callable
 
-from lmzip._config import CodingConfig
-from lmzip._engine import decode_tokens, encode_tokens
+from lmzip._config import EXACT_BACKEND, CodingConfig
+from lmzip._engine import decode_lanes, decode_tokens, encode_lanes, encode_tokens
+from lmzip._lanes import pack_payload, read_varint, unpack_payload, varint
 from lmzip._runtime import Runtime
 from lmzip.formats.container import Method, xxh64
 from lmzip.formats.errors import CorruptChunkError, LmzipError, MachineDependentError
@@ -38,28 +39,6 @@ def _unxz(payload: bytes, raw_size: int) -> bytes:
     return d.decompress(payload, max_length=raw_size + 1)
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _read_varint(data: bytes) -> tuple[int, int]:
-    n = shift = 0
-    for i, byte in enumerate(data[:10]):
-        n |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return n, i + 1
-        shift += 7
-    raise ValueError("bad varint")
-
-
 def encode_chunk(
     raw: bytes, config: CodingConfig, runtime: Runtime | None, tick: Callable[[int], None] | None = None
 ) -> ChunkResult:
@@ -70,16 +49,51 @@ def encode_chunk(
     if len(xz) < len(best.payload):
         best = ChunkResult(Method.XZ, xz)
     if config.uses_llm and runtime is not None:
-        tokens = runtime.tokenizer.encode(raw)
-        if len(raw) >= MIN_BYTES_PER_TOKEN * len(tokens):
-            bits = encode_tokens(runtime.predictor(config), tokens, tick)
+        lanes = [runtime.tokenizer.encode(raw[a:b]) for a, b in config.lanes.bounds(len(raw))]
+        n_tokens = sum(len(t) for t in lanes)
+        if len(raw) >= MIN_BYTES_PER_TOKEN * n_tokens:
+            payload = _encode_llm(lanes, config, runtime, tick)
             if tick is not None:
                 tick.flush()
-            payload = _varint(len(tokens)) + bits
             best.llm_tried = True
             if len(payload) < len(best.payload):
-                best = ChunkResult(Method.LLM, payload, len(tokens), llm_tried=True)
+                best = ChunkResult(Method.LLM, payload, n_tokens, llm_tried=True)
     return best
+
+
+def _encode_llm(lanes: list[list[int]], config: CodingConfig, runtime: Runtime, tick) -> bytes:
+    if config.backend != EXACT_BACKEND:  # pragma: no cover - v1 archives are only decoded now
+        bits = encode_tokens(runtime.predictor(config), lanes[0], tick)
+        return varint(len(lanes[0])) + bits
+    backend, model = runtime.lane_coder(config)
+    streams = encode_lanes(backend, model, lanes, None if tick is None else tick.many)
+    return pack_payload([len(t) for t in lanes], streams)
+
+
+def _decode_llm(payload: bytes, raw_size: int, config: CodingConfig, runtime: Runtime, tick) -> bytes:
+    """The bytes of an LLM payload (``CorruptChunkError`` for a bad directory: the
+    structure, not the numerics, so plainly corrupt)."""
+    if config.backend != EXACT_BACKEND:
+        try:
+            n_tokens, used = read_varint(payload, 0)
+        except ValueError:
+            raise _Structure("bad token count") from None
+        if n_tokens > 2 * raw_size:  # a token spells >= 1 byte, an escape pair exactly 1
+            raise _Structure("token count exceeds chunk size")
+        tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
+        return runtime.tokenizer.decode(tokens)
+    bounds = config.lanes.bounds(raw_size)
+    try:
+        n_tokens, streams = unpack_payload(payload, [b - a for a, b in bounds])
+    except ValueError as exc:
+        raise _Structure(str(exc)) from None
+    backend, model = runtime.lane_coder(config)
+    lanes = decode_lanes(backend, model, streams, n_tokens, None if tick is None else tick.many)
+    return b"".join(runtime.tokenizer.decode(tokens) for tokens in lanes)
+
+
+class _Structure(Exception):
+    """An LLM payload whose structure (not its numerics) is broken."""
 
 
 def machine_dependent_numerics(config: CodingConfig) -> bool:
@@ -115,7 +129,7 @@ def decode_chunk(
     method: Method,
     payload: bytes,
     raw_size: int,
-    raw_xxh64: int,
+    raw_xxh64: int | None,
     config: CodingConfig,
     runtime: Runtime | None,
     tick: Callable[[int], None] | None = None,
@@ -129,15 +143,11 @@ def decode_chunk(
             if runtime is None:
                 raise CorruptChunkError(index, "LLM-coded chunk in an archive whose header has no model")
             try:
-                n_tokens, used = _read_varint(payload)
-            except ValueError:  # the structure, not the numerics: plainly corrupt
-                raise CorruptChunkError(index, "bad token count") from None
-            if n_tokens > 2 * raw_size:  # a token spells >= 1 byte, an escape pair exactly 1
-                raise CorruptChunkError(index, "token count exceeds chunk size")
-            tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
+                raw = _decode_llm(payload, raw_size, config, runtime, tick)
+            except _Structure as exc:
+                raise CorruptChunkError(index, str(exc)) from None
             if tick is not None:
                 tick.flush()
-            raw = runtime.tokenizer.decode(tokens)
         else:  # pragma: no cover - container parsing rejects unknown methods
             raise CorruptChunkError(index, f"unknown method {method}")
     except (LmzipError, MemoryError, OSError):
@@ -148,6 +158,7 @@ def decode_chunk(
         # OverflowError, AssertionError... None may escape as a traceback.
         detail = f"cannot decode {method.name.lower()} payload ({_describe(exc)})"
         raise _decode_failure(index, method, config, detail) from None
-    if len(raw) != raw_size or xxh64(raw) != raw_xxh64:
+    # Format 2 has no per-chunk output hash (raw_xxh64 None): its END check covers the output.
+    if len(raw) != raw_size or (raw_xxh64 is not None and xxh64(raw) != raw_xxh64):
         raise _decode_failure(index, method, config, "decoded data fails its checksum")
     return raw

@@ -128,14 +128,16 @@ class Codec:
         threads: int | None = None,
         chunk_size: int | None = None,
         context: int | None = None,
+        lanes: int | None = None,
     ) -> None:
         level = int_argument("level", level)
+        lanes = int_argument("lanes", lanes, optional=True)
         threads = int_argument("threads", threads, optional=True)
         chunk_size = int_argument("chunk_size", chunk_size, optional=True)
         context = int_argument("context", context, optional=True)
         if threads is not None and threads < 0:
             raise ValueError(f"threads must be >= 0 (0: one worker per core), got {threads}")
-        self.config = CodingConfig.for_level(level, chunk_size=chunk_size, n_ctx=context)
+        self.config = CodingConfig.for_level(level, chunk_size=chunk_size, n_ctx=context, lanes=lanes)
         self.model_path = os.fspath(model) if model is not None else None
         self.workers = default_workers() if not threads else threads
         self._runtime: Runtime | None = None
@@ -149,6 +151,15 @@ class Codec:
             # Parallelism comes from chunks in worker processes instead.
             self._runtime = Runtime(self.model_path, 1)
         return self._runtime
+
+    @classmethod
+    def for_params(cls, params: dict, *, model: str | os.PathLike[str] | None = None,
+                   threads: int | None = 1) -> "Codec":
+        """A codec that encodes with exactly the coding parameters ``params`` (an archive
+        header's), e.g. to check that an archive's coded bits are reproduced."""
+        codec = cls(model=model, threads=threads)
+        codec.config = CodingConfig.from_params(params)
+        return codec
 
     def _encode_config(self) -> CodingConfig:
         if not self.config.uses_llm:
@@ -194,17 +205,17 @@ class Codec:
         """Decode one or more concatenated archives from ``src`` into ``dst``.
 
         Raises ``NotLmzipError`` if ``src`` does not start with an archive. Bytes after the
-        last archive that do not start another one (the 8 magic bytes) are refused with
+        last archive that do not start another one (``fmt.is_archive_start``) are refused with
         ``TrailingDataError``, raised after every archive before them was verified and
         written to ``dst``.
         """
         total = Stats()
         first = True
         while True:
-            magic = _read_exact(src, len(fmt.MAGIC))
+            magic = _read_exact(src, fmt.START_LEN)
             if not magic and not first:
                 return total
-            if magic != fmt.MAGIC and not first:
+            if not first and not fmt.is_archive_start(magic):
                 raise TrailingDataError(len(magic) + _count_rest(src))
             stats = self._decompress_member(_Prefixed(magic, src), dst, progress)
             total.original_size += stats.original_size
@@ -217,7 +228,6 @@ class Codec:
     def _decompress_member(self, src: BinaryIO, dst: BinaryIO, progress: ProgressCallback | None) -> Stats:
         params, header_size = fmt.read_header(src)
         config = CodingConfig.from_params(params)
-        self.check_model(config)  # fail fast, before any work, if the model does not match
         stats = Stats(kernel=kernel_name(config))
         whole = xxhash.xxh64()
         records = fmt.iter_chunks(src, header_size)
@@ -226,7 +236,13 @@ class Codec:
         offsets: dict[int, int | None] = {}
 
         def jobs() -> Iterator[tuple]:
+            checked = False
             for item in records:
+                if not checked:
+                    # Fail fast if the model does not match, but only once the first record's
+                    # check has verified the header: a forged header loads no model.
+                    self.check_model(config)
+                    checked = True
                 if isinstance(item, fmt.Index):
                     index_box.append(item)
                     return
@@ -250,7 +266,7 @@ class Codec:
         if not index_box:
             raise TruncatedError("archive is truncated (no chunk index)")
         index = index_box[0]
-        if index.whole_xxh64 != whole.intdigest() or index.original_size != stats.original_size:
+        if not index.matches(whole.intdigest()) or index.original_size != stats.original_size:
             raise CorruptError("decompressed data fails the whole-file checksum")
         stats.compressed_size = src.tell_consumed() if hasattr(src, "tell_consumed") else stats.compressed_size
         return stats
@@ -360,14 +376,10 @@ class ArchiveWriter:
         self._runner = runner
         self.config = config
         self.stats = Stats(kernel=kernel_name(config))
-        self._whole = xxhash.xxh64()
-        self._index = fmt.Index()
-        self._offset = 0
+        self._format = fmt.Writer(config.to_params())
 
     def start(self) -> bytes:
-        header = fmt.encode_header(self.config.to_params())
-        self._offset = len(header)
-        return header
+        return self._format.header()
 
     def records(self, chunks: Iterable[bytes], progress: ProgressCallback | None = None) -> Iterator[bytes]:
         """Encode ``chunks`` (each of ``config.chunk_size`` bytes but the last) to records."""
@@ -380,10 +392,7 @@ class ArchiveWriter:
 
         for result in self._runner.encode(tracked(), self.config, progress):
             raw = pending.popleft()  # results arrive in input order
-            record, info = fmt.encode_chunk(result.method, raw, result.payload)
-            self._whole.update(raw)
-            self._index.chunks.append(info)
-            self._offset += len(record)
+            record, _ = self._format.chunk(result.method, raw, result.payload)
             self.stats.original_size += len(raw)
             self.stats.chunks += 1
             self.stats.llm_chunks += result.method == fmt.Method.LLM
@@ -392,8 +401,6 @@ class ArchiveWriter:
             yield record
 
     def finish(self) -> bytes:
-        self._index.original_size = self.stats.original_size
-        self._index.whole_xxh64 = self._whole.intdigest()
-        trailer = fmt.encode_trailer(self._index, self._offset)
-        self.stats.compressed_size = self._offset + len(trailer)
+        trailer = self._format.end()
+        self.stats.compressed_size = self._format.offset
         return trailer

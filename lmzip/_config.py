@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lmzip._lanes import LaneSpec
 from lmzip.formats.errors import UnsupportedVersionError
 from lmzip.models.ensemble import batch_size
 
@@ -20,6 +21,7 @@ class LevelSpec:
     chunk_size: int
     n_ctx: int  # 0: no LLM at this level (fast path: stored or xz per chunk)
     ensemble: bool = True  # online models + mixer + calibration on top of the LLM
+    lanes: LaneSpec = LaneSpec()  # how each chunk is cut into lanes coded in lockstep
 
 
 # Chunk size is fixed by the level (or --chunk-size), never by the worker count, so the
@@ -70,6 +72,7 @@ class CodingConfig:
     model: ModelIdentity | None = None
     predictor: dict[str, Any] = field(default_factory=lambda: {"kind": "llm"})
     backend: str = EXACT_BACKEND
+    lanes: LaneSpec = LaneSpec()
 
     @property
     def coder_params(self) -> dict[str, Any]:
@@ -82,7 +85,10 @@ class CodingConfig:
         return self.n_ctx > 0
 
     @classmethod
-    def for_level(cls, level: int, chunk_size: int | None = None, n_ctx: int | None = None) -> "CodingConfig":
+    def for_level(cls, level: int, chunk_size: int | None = None, n_ctx: int | None = None,
+                  lanes: int | None = None) -> "CodingConfig":
+        """The configuration of ``level``; ``chunk_size``, ``n_ctx`` and ``lanes`` (exactly
+        that many lanes per chunk; None or 0: the level's default) override it."""
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, got {level}")
         spec = LEVELS[level]
@@ -90,6 +96,13 @@ class CodingConfig:
         if ctx and not 64 <= ctx <= 32768:
             raise ValueError(f"context window must be 64..32768 tokens, got {ctx}")
         size = spec.chunk_size if chunk_size is None else chunk_size
+        lane_spec = spec.lanes
+        if lanes:
+            if not ctx:
+                raise ValueError(f"lanes need an LLM level (4-9), not level {level}")
+            lane_spec = LaneSpec(lanes, 0, spec.lanes.shared and lanes > 1)
+        elif lanes is not None and lanes < 0:
+            raise ValueError(f"lanes must be >= 0 (0: the level's default), got {lanes}")
         if not 1 <= size <= (1 << 31):
             raise ValueError(f"chunk size must be 1 byte..2 GiB, got {size}")
         # Calibration and confidence skip are built and measured (README ablation) but did
@@ -101,11 +114,16 @@ class CodingConfig:
             predictor = xensemble_params()
         else:
             predictor = {"kind": "llm"}
-        return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor)
+        return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor,
+                   lanes=lane_spec)
 
     def with_model(self, model: ModelIdentity) -> "CodingConfig":
         return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, model,
-                            self.predictor, self.backend)
+                            self.predictor, self.backend, self.lanes)
+
+    def with_lanes(self, lanes: LaneSpec) -> "CodingConfig":
+        return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, self.model,
+                            self.predictor, self.backend, lanes)
 
     def to_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -120,6 +138,8 @@ class CodingConfig:
             params["tokenizer"] = {"kind": TOKENIZER_KIND, "sha256": self.model.tokenizer_sha256}
             params["backend"] = self._backend_params()
             params["predictor"] = self.predictor
+            if not self.lanes.single:  # absent: one lane (the layout of older archives)
+                params["lanes"] = self.lanes.to_params()
         return params
 
     def _backend_params(self) -> dict[str, Any]:
@@ -157,6 +177,9 @@ class CodingConfig:
                 raise UnsupportedVersionError(f"unsupported tokenizer scheme {tok.get('kind')!r}")
             m = params["model"]
             model = ModelIdentity(m["name"], m["sha256"], int(m["n_vocab"]), tok["sha256"], int(m["bos"]))
+            lanes = LaneSpec.from_params(params.get("lanes"))
+            if not lanes.single and name != EXACT_BACKEND:
+                raise UnsupportedVersionError("lanes need the exact model backend")
             return cls(
                 level=level,
                 chunk_size=chunk_size,
@@ -166,6 +189,7 @@ class CodingConfig:
                 model=model,
                 predictor=dict(params["predictor"]),
                 backend=name,
+                lanes=lanes,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UnsupportedVersionError(f"archive header parameters not understood: {exc!r}") from None

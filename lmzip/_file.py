@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover - depends on the Python version
 from lmzip._codec import Codec, TrailingDataError, _count_rest, refuse_pickling
 from lmzip._config import DEFAULT_LEVEL
 from lmzip._stream import Compressor, Decompressor
-from lmzip.formats.container import MAGIC
+from lmzip.formats.container import START_LEN, is_archive_start
 
 _MODE_CLOSED, _MODE_READ, _MODE_WRITE = 0, 1, 2
 _READ_MODES = ("r", "rb")
@@ -25,7 +25,7 @@ _WRITE_MODES = ("w", "wb", "x", "xb", "a", "ab")
 class _ArchiveReader(DecompressReader):
     """``DecompressReader`` with lmzip's rule for what follows an archive.
 
-    After each archive the next bytes must be another archive (its 8 magic bytes);
+    After each archive the next bytes must start another archive (``is_archive_start``);
     anything else raises ``TrailingDataError`` instead of being skipped (``lzma``) or
     reported as a bad archive.
     """
@@ -33,12 +33,12 @@ class _ArchiveReader(DecompressReader):
     def _next_member(self) -> bytes:
         """The first bytes of the next archive; b"" at the end of the input."""
         head = self._decompressor.unused_data or self._fp.read(BUFFER_SIZE)
-        while head and len(head) < len(MAGIC):
-            more = self._fp.read(len(MAGIC) - len(head))
+        while head and len(head) < START_LEN:
+            more = self._fp.read(START_LEN - len(head))
             if not more:
                 break
             head += more
-        if head and not head.startswith(MAGIC):
+        if head and not is_archive_start(head):
             raise TrailingDataError(len(head) + _count_rest(self._fp))
         return head
 
@@ -79,7 +79,8 @@ class LmzipFile(BaseStream):
     ``filename`` is a path or an existing binary file object. ``mode`` is ``"r"``,
     ``"w"``, ``"x"`` or ``"a"`` (optionally with ``"b"`` after it). Reading accepts
     concatenated archives and refuses anything after the last one (``TrailingDataError``).
-    ``level`` (write modes only), ``model`` and ``threads`` are as for ``lmzip.compress``.
+    ``level`` and ``lanes`` (write modes only), ``model`` and ``threads`` are as for
+    ``lmzip.compress``.
     Like ``lzma.LZMAFile`` objects, these cannot be pickled.
     """
 
@@ -91,6 +92,7 @@ class LmzipFile(BaseStream):
         level: int | None = None,
         model: str | os.PathLike[str] | None = None,
         threads: int | None = None,
+        lanes: int | None = None,
     ) -> None:
         self._fp: IO[bytes] | None = None
         self._closefp = False
@@ -103,9 +105,12 @@ class LmzipFile(BaseStream):
         if mode_code == "r":
             if level is not None:
                 raise ValueError("a compression level cannot be given when opening a file for reading")
+            if lanes is not None:
+                raise ValueError("lanes cannot be given when opening a file for reading")
             self._codec = Codec(model=model, threads=threads or 1)
         else:
-            self._codec = Codec(level=DEFAULT_LEVEL if level is None else level, model=model, threads=threads)
+            self._codec = Codec(level=DEFAULT_LEVEL if level is None else level, model=model, threads=threads,
+                                lanes=lanes)
             self._compressor = Compressor(codec=self._codec)
             self._pos = 0
         if isinstance(filename, (str, bytes, os.PathLike)):
@@ -222,6 +227,7 @@ def open(
     level: int | None = None,
     model: str | os.PathLike[str] | None = None,
     threads: int | None = None,
+    lanes: int | None = None,
     encoding: str | None = None,
     errors: str | None = None,
     newline: str | None = None,
@@ -239,7 +245,7 @@ def open(
             raise ValueError("argument 'errors' not supported in binary mode")
         if newline is not None:
             raise ValueError("argument 'newline' not supported in binary mode")
-    binary = LmzipFile(filename, mode.replace("t", ""), level=level, model=model, threads=threads)
+    binary = LmzipFile(filename, mode.replace("t", ""), level=level, model=model, threads=threads, lanes=lanes)
     if "t" in mode:
         return io.TextIOWrapper(binary, encoding, errors, newline)
     return binary

@@ -32,6 +32,8 @@ import weakref
 from collections import deque
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
+import numpy as np
+
 from lmzip._chunks import ChunkResult, decode_chunk, encode_chunk
 from lmzip._config import CodingConfig
 from lmzip._runtime import Runtime
@@ -47,12 +49,20 @@ class _Ticker:
 
     def __init__(self, runtime: Runtime, sink: Callable[[int], None]) -> None:
         self.pieces = runtime.tokenizer.pieces
+        self.piece_bytes = runtime.piece_bytes
         self.sink = sink
         self.bytes = self.tokens = 0
 
     def __call__(self, token: int) -> None:
         self.bytes += len(self.pieces[token])  # escape: 0, its substitute: the 1 byte
         self.tokens += 1
+        if self.tokens >= _TICK_EVERY:
+            self.flush()
+
+    def many(self, tokens: np.ndarray) -> None:
+        """The tokens of one lane step."""
+        self.bytes += int(self.piece_bytes[tokens].sum())
+        self.tokens += len(tokens)
         if self.tokens >= _TICK_EVERY:
             self.flush()
 

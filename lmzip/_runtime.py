@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
+
 from lmzip._config import EXACT_BACKEND, LLAMA_BACKEND, CodingConfig, ModelIdentity
 from lmzip.formats.errors import ModelMismatchError, UnsupportedVersionError
 from lmzip.models import LLMPredictor, LlamaModel, LosslessTokenizer, WindowSpec
 from lmzip.models.ensemble import ENSEMBLE_KIND, EnsemblePredictor, batch_size
 from lmzip.models.exact.backend import ExactBackend, ExactSession, Window
 from lmzip.models.exact.weights import ExactWeights
+from lmzip.models.lanes import LLMOnly
 
 
 class Runtime:
@@ -28,6 +31,7 @@ class Runtime:
         self.tokenizer = LosslessTokenizer(self.model.pieces, self.model.tokenize)
         self.n_threads = max(1, n_threads)
         self._weights: ExactWeights | None = None
+        self._piece_bytes = None
         self._sessions: dict[tuple, object] = {}
         self._predictors: dict[str, object] = {}
 
@@ -42,6 +46,13 @@ class Runtime:
         )
 
     @property
+    def piece_bytes(self) -> "np.ndarray":
+        """Bytes each token spells (int64 [V]; an escape 0, its substitute 1): for progress."""
+        if self._piece_bytes is None:
+            self._piece_bytes = np.array([len(p) for p in self.tokenizer.pieces], dtype=np.int64)
+        return self._piece_bytes
+
+    @property
     def weights(self) -> ExactWeights:
         if self._weights is None:
             self._weights = ExactWeights(self.model.path)
@@ -53,6 +64,8 @@ class Runtime:
         for session in self._sessions.values():
             if isinstance(session, ExactSession):
                 return session.backend.path
+            if isinstance(session, ExactBackend):
+                return session.path
         return None
 
     def check(self, config: CodingConfig) -> None:
@@ -80,6 +93,35 @@ class Runtime:
             else:  # pragma: no cover - from_params rejects unknown backends
                 raise UnsupportedVersionError(f"unsupported model backend {config.backend!r}")
         return self._sessions[key]
+
+    def lane_coder(self, config: CodingConfig):
+        """``(backend, lane model)`` for coding the lanes of ``config``'s exact chunks."""
+        if config.backend != EXACT_BACKEND:
+            raise UnsupportedVersionError(f"lane coding needs the exact backend, not {config.backend!r}")
+        n_lanes = config.lanes.max_lanes
+        key = ("lanes", config.n_ctx, config.keep, config.discard, n_lanes)
+        if key not in self._sessions:
+            window = Window(config.n_ctx, config.keep, config.discard)
+            self._sessions[key] = ExactBackend(self.weights, window, n_lanes=n_lanes)
+        backend = self._sessions[key]
+        mkey = json.dumps(["lanes", config.predictor, config.lanes.to_params()], sort_keys=True)
+        if mkey not in self._predictors:
+            self._predictors[mkey] = self._lane_model(config)
+        return backend, self._predictors[mkey]
+
+    def _lane_model(self, config: CodingConfig):
+        kind = config.predictor.get("kind")
+        if kind == "llm":
+            return LLMOnly()
+        if kind == "ensemble-x1":
+            from lmzip.models.xlanes import LaneEnsemble
+
+            try:
+                return LaneEnsemble(config.predictor, self.model.n_vocab, config.lanes.max_lanes,
+                                    config.lanes.shared)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise UnsupportedVersionError(f"ensemble parameters not understood: {exc}") from None
+        raise UnsupportedVersionError(f"unsupported predictor kind {kind!r} for backend {config.backend!r}")
 
     def predictor(self, config: CodingConfig):
         """The predictor the header describes: the LLM alone, or an ensemble."""

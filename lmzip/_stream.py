@@ -27,9 +27,11 @@ class Compressor:
         level: int = DEFAULT_LEVEL,
         model: str | os.PathLike[str] | None = None,
         threads: int | None = None,
+        lanes: int | None = None,
         codec: Codec | None = None,
     ) -> None:
-        self._codec = codec if codec is not None else Codec(level=level, model=model, threads=threads)
+        self._codec = codec if codec is not None else Codec(level=level, model=model, threads=threads,
+                                                           lanes=lanes)
         self._writer: ArchiveWriter = self._codec.writer()
         self._buffer = bytearray()
         self._started = False
@@ -96,6 +98,7 @@ class Decompressor:
         self._config: CodingConfig | None = None
         self._reader: fmt.RecordReader | None = None
         self._whole = None
+        self._model_checked = False
         self._produced = 0
         self.eof = False
         self.unused_data = b""
@@ -123,13 +126,11 @@ class Decompressor:
     def _record_ready(self) -> bool:
         """Is a whole record (or the header) already buffered?"""
         try:
-            probe = fmt.RecordReader(self._reader.offset) if self._reader else None
+            probe = self._reader.clone(check_payload=False) if self._reader else None
             stream = io.BytesIO(bytes(self._input))
             if probe is None:
                 fmt.read_header(stream)
             else:
-                probe.seen = list(self._reader.seen)
-                probe.check_payload = False
                 probe.read(stream)
             return True
         except TruncatedError:
@@ -144,7 +145,6 @@ class Decompressor:
             if self._reader is None:
                 params, size = fmt.read_header(stream)
                 self._config = CodingConfig.from_params(params)
-                self._codec.check_model(self._config)
                 self._reader = fmt.RecordReader(size)
                 self._whole = xxhash.xxh64()
                 used = size
@@ -152,6 +152,9 @@ class Decompressor:
                 before = self._reader.offset
                 item = self._reader.read(stream)
                 used = self._reader.offset - before
+                if not self._model_checked:  # the first record's check verified the header
+                    self._codec.check_model(self._config)
+                    self._model_checked = True
                 if isinstance(item, fmt.Chunk):
                     info = item.info
                     job = (item.index, info.method, item.payload, info.raw_size, info.raw_xxh64)
@@ -163,7 +166,7 @@ class Decompressor:
                     self._produced += len(raw)
                     self._output += raw
                 else:
-                    if item.whole_xxh64 != self._whole.intdigest() or item.original_size != self._produced:
+                    if not item.matches(self._whole.intdigest()) or item.original_size != self._produced:
                         raise CorruptError("decompressed data fails the whole-file checksum")
                     self.eof = True
         except TruncatedError:

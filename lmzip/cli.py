@@ -66,6 +66,7 @@ class Options:
     chunk_size: Optional[int]
     context: Optional[int]
     prog: str
+    lanes: Optional[int] = None
 
 
 class Reporter:
@@ -130,6 +131,7 @@ class Runner:
                 threads=o.threads or None,
                 chunk_size=o.chunk_size,
                 context=o.context,
+                lanes=o.lanes,
             )
         return self._codec
 
@@ -260,15 +262,18 @@ class Runner:
         ratio = f"{orig / size:.2f}x" if size else "-"
         model = params.get("model", {}).get("name", "(none: xz/stored only)")
         methods = ",".join(sorted({c.method.name.lower() for c in index.chunks})) or "-"
+        lanes = _lanes_of(params)
+        n_lanes = [lanes.count(c.raw_size) if c.method == fmt.Method.LLM else 0 for c in index.chunks]
         if not self._listed_header:
-            print(f"{'compressed':>12} {'uncompressed':>12} {'ratio':>7} {'bits/byte':>9} {'chunks':>6}  "
-                  f"{'methods':<14} {'check':<22} {'model':<32} name")
+            print(f"{'compressed':>12} {'uncompressed':>12} {'ratio':>7} {'bits/byte':>9} {'chunks':>6} "
+                  f"{'lanes':>6}  {'methods':<14} {'check':<22} {'model':<32} name")
             self._listed_header = True
-        print(f"{size:>12,} {orig:>12,} {ratio:>7} {bpb:>9.3f} {len(index.chunks):>6}  {methods:<14} "
-              f"{'xxh64:' + format(index.whole_xxh64, '016x'):<22} {model:<32} {name}")
+        print(f"{size:>12,} {orig:>12,} {ratio:>7} {bpb:>9.3f} {len(index.chunks):>6} {sum(n_lanes):>6}  "
+              f"{methods:<14} {index.check_text:<22} {model:<32} {name}")
         if self.opts.verbose:
             for i, c in enumerate(index.chunks):
-                print(f"    chunk {i}: {c.method.name.lower():<6} {c.raw_size:>10,} -> {c.payload_size:>10,}")
+                print(f"    chunk {i}: {c.method.name.lower():<6} {c.raw_size:>10,} -> {c.payload_size:>10,}"
+                      + (f", {n_lanes[i]} lanes" if n_lanes[i] else ""))
 
     _listed_header = False
 
@@ -280,6 +285,16 @@ class Runner:
             raise Warned("is a directory -- ignored")
         if not src.is_file():
             raise Warned("not a regular file -- ignored")
+
+
+def _lanes_of(params: dict) -> "LaneSpec":
+    """The lane spec a header describes (one lane where it says nothing or is not understood)."""
+    from lmzip._lanes import LaneSpec
+
+    try:
+        return LaneSpec.from_params(params.get("lanes"))
+    except (ValueError, TypeError, AttributeError):
+        return LaneSpec()
 
 
 def _list_members(src: Path) -> tuple[dict, fmt.Index, int]:
@@ -365,9 +380,10 @@ def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Ty
         model: Optional[Path] = typer.Option(None, "--model", help="llama.cpp GGUF model (default: bundled SmolLM2-135M)"),
         chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="bytes per independently coded chunk (default: by level)"),
         context: Optional[int] = typer.Option(None, "--context", help="LLM context window in tokens (default: by level)"),
+        lanes: Optional[int] = typer.Option(None, "--lanes", min=0, max=1024, help="lanes per chunk, coded in lockstep (0: by level; 1: one stream, best ratio, slowest)"),
     ) -> None:
         opts = Options(decompress, stdout, keep, force, test, list_, output, verbose, quiet, threads, level,
-                       remove, model, chunk_size, context, prog)
+                       remove, model, chunk_size, context, prog, lanes)
         raise typer.Exit(run(files or ["-"], opts))
 
     return app

@@ -5,12 +5,13 @@ tiny and the loaded models are shared per session. Levels 1-3 never touch the mo
 and are used wherever the behaviour under test does not depend on the LLM.
 
 The helpers that take archives apart (``header_size``, ``chunk_records``, ...) follow
-``formats/SPEC.md`` independently of ``formats/container.py``, so they check the
-documented layout rather than re-using the code under test.
+``formats/SPEC.md`` (format 2) independently of ``formats/container.py``, so they check
+the documented layout rather than re-using the code under test.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
@@ -40,8 +41,7 @@ SAMPLES: dict[str, bytes] = {
 # The LLM sample reused by many tests (model mismatch, corruption, CLI listing...).
 LLM_TEXT = SAMPLES["plain"]
 
-MAGIC = b"\x89LMZ\r\n\x1a\n"
-END_MAGIC = b"LMZE"
+MAGIC = b"\x89LMZ"  # every archive starts so; format 2 continues with 02
 MODEL_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 METHOD_STORED, METHOD_XZ, METHOD_LLM = 0, 1, 2
 
@@ -65,73 +65,144 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 # ----------------------------------------------------------------------------- archive layout
+# Container format 2 (what lmzip writes) and format 1 (the golden archives), read per
+# formats/SPEC.md. The only thing taken from lmzip is the recipe table: a recipe id's
+# meaning is data the SPEC points to.
 
-_HEADER_FIXED = 80  # magic 8, major 1, minor 1, flags 2, two sha256 64, params_len 4
-_CHUNK_HEAD = struct.Struct("<1sBIIQI")  # tag, method, raw_size, payload_size, raw_xxh64, payload_crc
-_ENTRY_SIZE = 17
+_END_TAG = 0x80
+_SHORT = 0x40  # tag bit: the short last chunk, which stores its raw_size
 
 
 @dataclass
 class ChunkRecord:
-    start: int  # offset of the 'C' tag
+    start: int  # offset of the record's tag
     method: int
     raw_size: int
     payload_start: int
-    payload_end: int
+    payload_end: int  # the record's 4-byte check follows
+
+
+def _varint(blob: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        byte = blob[pos]
+        n |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return n, pos
+        shift += 7
+
+
+def read_params(blob: bytes) -> tuple[dict, int]:
+    """The archive's parameter object and the header's length."""
+    from lmzip.formats.recipes import RECIPES
+
+    assert blob[:5] == MAGIC + b"\x02", "not a format-2 archive"
+    recipe, pos = _varint(blob, 5)
+    if recipe:
+        return json.loads(RECIPES[recipe]), pos
+    base, pos = _varint(blob, pos)
+    size, pos = _varint(blob, pos)
+    inflater = zlib.decompressobj(-15, RECIPES[base].encode())
+    return json.loads(inflater.decompress(blob[pos:pos + size])), pos + size
 
 
 def header_size(blob: bytes) -> int:
-    """Bytes in the header, its trailing crc32 included."""
-    (params_len,) = struct.unpack_from("<I", blob, 76)
-    return _HEADER_FIXED + params_len + 4
-
-
-def fix_header_crc(blob: bytes | bytearray) -> bytes:
-    """Recompute the header crc32 after the header was edited."""
-    out = bytearray(blob)
-    end = header_size(out) - 4
-    out[end:end + 4] = struct.pack("<I", zlib.crc32(bytes(out[:end])))
-    return bytes(out)
+    """Bytes in the header (magic, version, parameters)."""
+    return read_params(blob)[1]
 
 
 def chunk_records(blob: bytes) -> list[ChunkRecord]:
     """Chunk records of the first archive in ``blob``, in order."""
-    pos = header_size(blob)
+    if blob[:8] == MAGIC_V1:
+        return _v1_chunk_records(blob)
+    params, pos = read_params(blob)
+    records = []
+    while blob[pos] != _END_TAG:
+        tag, start = blob[pos], pos
+        method, raw_size, pos = tag & 0x3F, params["chunk_size"], pos + 1
+        if tag & _SHORT:
+            raw_size, pos = _varint(blob, pos)
+        payload_size = raw_size
+        if method != METHOD_STORED:
+            payload_size, pos = _varint(blob, pos)
+        records.append(ChunkRecord(start, method, raw_size, pos, pos + payload_size))
+        pos += payload_size + 4
+    return records
+
+
+def end_offset(blob: bytes) -> int:
+    """Offset of the END record (tag 0x80, then the 4-byte check) of the first archive."""
+    records = chunk_records(blob)
+    end = records[-1].payload_end + 4 if records else header_size(blob)
+    assert blob[end] == _END_TAG
+    return end
+
+
+def fix_checks(blob: bytes | bytearray) -> bytes:
+    """Recompute every check a reader verifies before decoding (after an edit of the
+    header or of a record): each record's running crc32 of the archive's bytes before it,
+    the earlier checks left out; the END check of an archive with no chunk."""
+    out = bytearray(blob)
+    records = chunk_records(bytes(out))
+    pos = header_size(bytes(out))
+    crc = zlib.crc32(bytes(out[:pos]))
+    for rec in records:
+        crc = zlib.crc32(bytes(out[rec.start:rec.payload_end]), crc)
+        struct.pack_into("<I", out, rec.payload_end, crc)
+    if not records:
+        struct.pack_into("<I", out, pos + 1, zlib.crc32(bytes(out[pos:pos + 1]), crc))
+    return bytes(out)
+
+
+def fix_chunk_crcs(blob: bytes | bytearray, rec: ChunkRecord | None = None) -> bytes:
+    """Recompute the checks after a chunk's payload was edited (format 2: the later ones
+    depend on it too; format 1: the record's payload and record crcs)."""
+    if bytes(blob[:8]) == MAGIC_V1:
+        out = bytearray(blob)
+        payload = bytes(out[rec.payload_start:rec.payload_end])
+        struct.pack_into("<I", out, rec.start + 18, zlib.crc32(payload))
+        head = bytes(out[rec.start:rec.start + _V1_CHUNK_HEAD.size])
+        struct.pack_into("<I", out, rec.start + _V1_CHUNK_HEAD.size, zlib.crc32(head))
+        return bytes(out)
+    return fix_checks(blob)
+
+
+MAGIC_V1 = b"\x89LMZ\r\n\x1a\n"
+_V1_CHUNK_HEAD = struct.Struct("<1sBIIQI")  # tag, method, raw_size, payload_size, raw_xxh64, payload_crc
+
+
+def _v1_chunk_records(blob: bytes) -> list[ChunkRecord]:
+    (params_len,) = struct.unpack_from("<I", blob, 76)
+    pos = 80 + params_len + 4
     records = []
     while blob[pos:pos + 1] == b"C":
-        _, method, raw_size, payload_size, _, _ = _CHUNK_HEAD.unpack_from(blob, pos)
-        payload_start = pos + _CHUNK_HEAD.size + 4
+        _, method, raw_size, payload_size, _, _ = _V1_CHUNK_HEAD.unpack_from(blob, pos)
+        payload_start = pos + _V1_CHUNK_HEAD.size + 4
         records.append(ChunkRecord(pos, method, raw_size, payload_start, payload_start + payload_size))
         pos = payload_start + payload_size
     assert blob[pos:pos + 1] == b"I", "expected the index after the chunk records"
     return records
 
 
-def fix_chunk_crcs(blob: bytes | bytearray, rec: ChunkRecord) -> bytes:
-    """Recompute a chunk's payload crc and record crc after its payload was edited."""
-    out = bytearray(blob)
-    payload = bytes(out[rec.payload_start:rec.payload_end])
-    struct.pack_into("<I", out, rec.start + 18, zlib.crc32(payload))
-    head = bytes(out[rec.start:rec.start + _CHUNK_HEAD.size])
-    struct.pack_into("<I", out, rec.start + _CHUNK_HEAD.size, zlib.crc32(head))
-    return bytes(out)
+def with_params(blob: bytes, params: dict) -> bytes:
+    """``blob`` with its header replaced by explicit ``params`` (checks recomputed)."""
+    from lmzip.formats.recipes import RECIPES
+
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, RECIPES[1].encode())
+    body = deflater.compress(text) + deflater.flush()
+    header = MAGIC + b"\x02\x00\x01" + _leb128(len(body)) + body
+    return fix_checks(header + blob[header_size(blob):])
 
 
-def index_offset(blob: bytes) -> int:
-    """Offset of the index of a single archive (read from its footer)."""
-    assert blob[-4:] == END_MAGIC
-    (offset,) = struct.unpack_from("<Q", blob, len(blob) - 12)
-    return offset
-
-
-def fix_index_crc(blob: bytes | bytearray) -> bytes:
-    """Recompute the index crc32 of a single archive after the index was edited."""
-    out = bytearray(blob)
-    start = index_offset(bytes(out))
-    (count,) = struct.unpack_from("<I", out, start + 1)
-    end = start + 5 + count * _ENTRY_SIZE + 16
-    struct.pack_into("<I", out, end, zlib.crc32(bytes(out[start:end])))
-    return bytes(out)
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n >> 7 else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
 
 
 def flip(blob: bytes, offset: int, mask: int = 0x01) -> bytes:
@@ -144,11 +215,10 @@ def flip(blob: bytes, offset: int, mask: int = 0x01) -> bytes:
 def layout() -> SimpleNamespace:
     """The archive-surgery helpers above, as a fixture (tests do not import conftest)."""
     return SimpleNamespace(
-        MAGIC=MAGIC, END_MAGIC=END_MAGIC, MODEL_NAME=MODEL_NAME,
-        STORED=METHOD_STORED, XZ=METHOD_XZ, LLM=METHOD_LLM,
-        header_size=header_size, fix_header_crc=fix_header_crc, chunk_records=chunk_records,
-        fix_chunk_crcs=fix_chunk_crcs, index_offset=index_offset, fix_index_crc=fix_index_crc,
-        flip=flip, english=english,
+        MAGIC=MAGIC, MODEL_NAME=MODEL_NAME, STORED=METHOD_STORED, XZ=METHOD_XZ, LLM=METHOD_LLM,
+        header_size=header_size, read_params=read_params, chunk_records=chunk_records,
+        end_offset=end_offset, fix_checks=fix_checks, fix_chunk_crcs=fix_chunk_crcs,
+        with_params=with_params, flip=flip, english=english, OTHER_MODEL_SHA256=OTHER_MODEL_SHA256,
     )
 
 
@@ -218,12 +288,15 @@ def llm_archive(codec4) -> SimpleNamespace:
     return SimpleNamespace(data=LLM_TEXT, blob=blob, stats=stats)
 
 
+OTHER_MODEL_SHA256 = "a5" * 32  # what ``mismatched_llm_blob`` claims
+
+
 @pytest.fixture(scope="session")
 def mismatched_llm_blob(llm_archive) -> bytes:
-    """``llm_archive.blob`` claiming a model with a different sha256 (header crc fixed)."""
-    out = bytearray(llm_archive.blob)
-    out[12:44] = bytes(b ^ 0xA5 for b in out[12:44])
-    return fix_header_crc(out)
+    """``llm_archive.blob`` claiming a model with another sha256 (``OTHER_MODEL_SHA256``)."""
+    params, _ = read_params(llm_archive.blob)
+    params["model"]["sha256"] = OTHER_MODEL_SHA256
+    return with_params(llm_archive.blob, params)
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -6,6 +6,7 @@ import io
 import json
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 import xxhash
@@ -23,6 +24,7 @@ from lmzip import (
     TruncatedError,
     UnsupportedVersionError,
 )
+from lmzip.formats.container import read_header
 
 # ----------------------------------------------------------------------------- surface
 
@@ -69,12 +71,11 @@ def test_compress_rejects_text():
 def test_roundtrip_xz_levels(level, samples, binary_mix, text_2k):
     for data in [b"", b"x", binary_mix, text_2k, *samples.values()]:
         blob = lmzip.compress(data, level=level)
-        assert blob.startswith(b"\x89LMZ\r\n\x1a\n")
-        assert blob[8] == 1  # format major version
-        assert blob.endswith(b"LMZE")
+        assert blob.startswith(b"\x89LMZ\x02")  # format 2
+        assert blob[5] == level  # today's levels are recipes 1-9: one byte of parameters
         assert lmzip.decompress(blob) == data
     # levels 1-3 name no model
-    assert blob[12:44] == bytes(32)
+    assert "model" not in read_header(io.BytesIO(blob))[0]
 
 
 def test_xz_level_compresses_redundant_data(codec1, text_2k):
@@ -183,7 +184,7 @@ def test_llm_roundtrip_tokenizer_edge_cases(codec4, samples, sample_name):
     # Every sample is text-like enough that the LLM beats xz/stored: the test must
     # exercise the lossless tokenizer and the range coder, not a fallback.
     assert stats.llm_chunks == 1, f"{sample_name} was not LLM-coded"
-    assert blob[12:44] != bytes(32)  # an LLM archive names its model
+    assert "model" in read_header(io.BytesIO(blob))[0]  # an LLM archive names its model
     assert codec4.decompress(blob) == data
 
 
@@ -196,13 +197,12 @@ def test_llm_beats_xz_on_text(codec1, llm_archive, layout):
 
 
 def test_llm_header_records_model(llm_archive, layout):
-    from lmzip.formats.container import read_header
-
     params, size = read_header(io.BytesIO(llm_archive.blob))
-    assert size == layout.header_size(llm_archive.blob)
+    assert size == layout.header_size(llm_archive.blob) == 6  # level 4 is a recipe: model included
+    assert params == layout.read_params(llm_archive.blob)[0]
     assert params["level"] == 4
     assert params["model"]["name"] == layout.MODEL_NAME
-    assert params["model"]["sha256"] == llm_archive.blob[12:44].hex()
+    assert len(params["model"]["sha256"]) == 64
     assert params["backend"]["n_ctx"] == 512
     assert params["chunk_size"] == 32 << 10
 
@@ -336,89 +336,103 @@ def test_corrupt_llm_payload_with_valid_crc(codec4_inproc, llm_archive, layout):
     assert info.value.index == 0
 
 
-def _corrupt_pool_archive(codec4, noise, layout) -> bytes:
-    """A level-4 archive (decoded by the pool) whose stored chunk is damaged, crcs fixed."""
-    blob = codec4.compress(noise)
+def _corrupt_pool_archive(codec4, binary_mix, layout) -> bytes:
+    """A level-4 archive (decoded by the pool) whose xz chunk is damaged, checks fixed: the
+    LZMA2 stream is zeroed (an end marker), so the decoder finds the chunk short."""
+    blob = codec4.compress(binary_mix)
     (rec,) = layout.chunk_records(blob)
-    return layout.fix_chunk_crcs(layout.flip(blob, rec.payload_start + 7), rec)
+    assert rec.method == layout.XZ  # binary: the LLM is skipped, xz beats storing it
+    bad = bytearray(blob)
+    bad[rec.payload_start:rec.payload_end] = bytes(rec.payload_end - rec.payload_start)
+    return layout.fix_chunk_crcs(bad, rec)
 
 
-def test_corrupt_chunk_in_process(codec4_inproc, codec4, noise, layout):
+def test_corrupt_chunk_in_process(codec4_inproc, codec4, binary_mix, layout):
     with pytest.raises(CorruptChunkError) as info:
-        codec4_inproc.decompress(_corrupt_pool_archive(codec4, noise, layout))
+        codec4_inproc.decompress(_corrupt_pool_archive(codec4, binary_mix, layout))
     assert info.value.index == 0
 
 
-def test_corrupt_chunk_in_worker_pool(codec4, noise, layout):
-    bad = _corrupt_pool_archive(codec4, noise, layout)
+def test_corrupt_chunk_in_worker_pool(codec4, binary_mix, layout):
+    bad = _corrupt_pool_archive(codec4, binary_mix, layout)
     with lmzip.Codec(level=4, threads=2) as fresh:  # never break the shared codec4 pool
         with pytest.raises(CorruptChunkError) as info:
             fresh.decompress(bad)
         assert info.value.index == 0
-        assert fresh.decompress(codec4.compress(noise)) == noise  # the codec is still usable
+        assert fresh.decompress(codec4.compress(binary_mix)) == binary_mix  # the codec is still usable
 
 
-def test_corrupt_index_and_footer(codec1, layout, text_2k):
+def test_corrupt_end_record(codec1, layout, text_2k):
     blob = codec1.compress(text_2k)
-    start = layout.index_offset(blob)
-    for offset in (start + 1, start + 7, len(blob) - 15, len(blob) - 12, len(blob) - 1):
+    end = layout.end_offset(blob)
+    assert end == len(blob) - 5
+    for offset in range(end, len(blob)):  # the tag and the output's check
         with pytest.raises(CorruptError):
             codec1.decompress(layout.flip(blob, offset))
 
 
 def test_whole_file_checksum(codec1, layout, text_2k):
     blob = codec1.compress(text_2k)
-    start = layout.index_offset(blob)
-    whole_at = start + 5 + 17 + 8
-    bad = bytearray(blob)
-    assert struct.unpack_from("<Q", bad, whole_at)[0] == xxhash.xxh64_intdigest(text_2k)
-    struct.pack_into("<Q", bad, whole_at, xxhash.xxh64_intdigest(text_2k) ^ 1)
+    end = layout.end_offset(blob)
+    assert struct.unpack_from("<I", blob, end + 1)[0] == xxhash.xxh64_intdigest(text_2k) & 0xFFFFFFFF
     with pytest.raises(CorruptError) as info:
-        codec1.decompress(layout.fix_index_crc(bad))
+        codec1.decompress(layout.flip(blob, end + 1))
     assert not isinstance(info.value, CorruptChunkError)
 
 
 def test_header_checksum(codec1, layout):
-    blob = codec1.compress(b"header checksum test")
-    params_at = 80 + 2
-    with pytest.raises(CorruptError):
-        codec1.decompress(layout.flip(blob, params_at))
-    with pytest.raises(CorruptError):
-        codec1.decompress(layout.flip(blob, layout.header_size(blob) - 1))  # the crc itself
+    """The header is covered by chunk 0's check (or, with no chunk, by END's)."""
+    for data in (b"header checksum test", b""):
+        with lmzip.Codec(level=1, chunk_size=1000) as codec:  # explicit parameters
+            blob = codec.compress(data)
+        assert blob[5] == 0
+        for offset in range(5, layout.header_size(blob)):
+            with pytest.raises(FormatError):
+                codec1.decompress(layout.flip(blob, offset))
+        # Another known recipe with the same chunk size still fails the check.
+        level1 = codec1.compress(data)
+        with pytest.raises(CorruptError):
+            codec1.decompress(level1[:5] + b"\x02" + level1[6:])
+
+
+def _v1_golden_with_header_byte(offset: int, value: int) -> bytes:
+    """The v1 xz golden with one header byte changed (v1 header crc fixed)."""
+    blob = bytearray((Path(__file__).parent / "golden" / "sample-l1.lmz").read_bytes())
+    blob[offset] = value
+    (params_len,) = struct.unpack_from("<I", blob, 76)
+    struct.pack_into("<I", blob, 80 + params_len, zlib.crc32(bytes(blob[:80 + params_len])))
+    return bytes(blob)
 
 
 def test_unsupported_major_version(codec1, layout):
     blob = codec1.compress(b"version test")
-    bumped = bytearray(blob)
-    bumped[8] = 2
+    bumped = blob[:4] + b"\x03" + blob[5:]
     with pytest.raises(UnsupportedVersionError) as info:
-        codec1.decompress(layout.fix_header_crc(bumped))
+        codec1.decompress(bumped)
+    assert "version 3" in str(info.value)
+    # a format-1 archive claiming major 2 is refused too, never as "not an archive"
+    with pytest.raises(UnsupportedVersionError) as info:
+        codec1.decompress(_v1_golden_with_header_byte(8, 2))
     assert "2." in str(info.value)
-    # without fixing the crc it must still be rejected, and never as "not an archive"
-    with pytest.raises(FormatError) as info:
-        codec1.decompress(bytes(bumped))
-    assert not isinstance(info.value, NotLmzipError)
 
 
-def test_newer_minor_version_is_read(codec1, layout):
-    data = b"a 1.x reader reads any 1.y archive"
-    bumped = bytearray(codec1.compress(data))
-    bumped[9] = 7
-    assert codec1.decompress(layout.fix_header_crc(bumped)) == data
+def test_newer_minor_version_is_read(codec1):
+    """Format 1: a 1.x reader reads any 1.y archive."""
+    golden = Path(__file__).parent / "golden"
+    data = (golden / "sample.bin").read_bytes()
+    assert codec1.decompress(_v1_golden_with_header_byte(9, 7)) == data
 
 
-def test_unknown_header_flag(codec1, layout):
-    bumped = bytearray(codec1.compress(b"flags test"))
-    bumped[10] |= 0x04
+def test_unknown_header_flag(codec1):
     with pytest.raises(UnsupportedVersionError):
-        codec1.decompress(layout.fix_header_crc(bumped))
+        codec1.decompress(_v1_golden_with_header_byte(10, 0x05))
 
 
 def test_unknown_chunk_method(codec1, layout):
     blob = codec1.compress(b"method test " * 20)
     (rec,) = layout.chunk_records(blob)
     bad = bytearray(blob)
-    bad[rec.start + 1] = 9
+    bad[rec.start] = (bad[rec.start] & 0x40) | 9
     with pytest.raises(UnsupportedVersionError):
         codec1.decompress(layout.fix_chunk_crcs(bad, rec))
 
@@ -434,18 +448,23 @@ def test_unknown_coder_in_params(codec1):
 
 
 def test_params_are_raw_deflate_json(codec1, layout):
-    """SPEC: params are raw DEFLATE of canonical JSON with the v1 preset dictionary."""
-    from lmzip.formats.container import PARAMS_DICTIONARY_V1
+    """SPEC: explicit params are raw DEFLATE of canonical JSON with a recipe's text as the
+    preset dictionary; a recipe id stands for its text exactly."""
+    from lmzip.formats.recipes import RECIPES
 
-    blob = codec1.compress(b"params")
-    assert struct.unpack_from("<H", blob, 10)[0] == 1
-    (params_len,) = struct.unpack_from("<I", blob, 76)
-    inflater = zlib.decompressobj(-15, PARAMS_DICTIONARY_V1)
-    text = inflater.decompress(blob[80:80 + params_len]) + inflater.flush()
+    with lmzip.Codec(level=1, chunk_size=12345) as codec:
+        blob = codec.compress(b"params")
+    assert blob[5] == 0 and blob[6] in RECIPES and blob[7] < 0x80
+    inflater = zlib.decompressobj(-15, RECIPES[blob[6]].encode())
+    text = inflater.decompress(blob[8:8 + blob[7]])
+    assert inflater.eof and not inflater.unused_data
     params = json.loads(text)
     assert text == json.dumps(params, sort_keys=True, separators=(",", ":")).encode()
-    assert params["level"] == 1
+    assert params["level"] == 1 and params["chunk_size"] == 12345
     assert "model" not in params
+    assert read_header(io.BytesIO(blob))[0] == params
+    recipe = codec1.compress(b"params")
+    assert read_header(io.BytesIO(recipe))[0] == json.loads(RECIPES[recipe[5]])
 
 
 # ----------------------------------------------------------------------------- model identity
@@ -455,7 +474,7 @@ def test_model_mismatch(codec4, llm_archive, mismatched_llm_blob, layout):
     with pytest.raises(ModelMismatchError) as info:
         codec4.decompress(mismatched_llm_blob)
     assert layout.MODEL_NAME in str(info.value)
-    assert info.value.needed_sha256 == mismatched_llm_blob[12:44].hex()
+    assert info.value.needed_sha256 == layout.OTHER_MODEL_SHA256
     assert info.value.needed_name == layout.MODEL_NAME
     assert isinstance(info.value, LmzipError)
     # it is found before any chunk is decoded, and leaves the codec usable
@@ -464,8 +483,8 @@ def test_model_mismatch(codec4, llm_archive, mismatched_llm_blob, layout):
 
 def test_tokenizer_mismatch(codec4_inproc, llm_archive, layout):
     """Same model file, different tokenizer identity: refused before decoding."""
-    out = bytearray(llm_archive.blob)
-    out[44:76] = bytes(b ^ 0x5A for b in out[44:76])
+    params, _ = layout.read_params(llm_archive.blob)
+    params["tokenizer"]["sha256"] = "5a" * 32
     with pytest.raises(ModelMismatchError) as info:
-        codec4_inproc.decompress(layout.fix_header_crc(out))
+        codec4_inproc.decompress(layout.with_params(llm_archive.blob, params))
     assert layout.MODEL_NAME in str(info.value)

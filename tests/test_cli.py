@@ -307,8 +307,9 @@ def test_list(run_cli, tmp_path, text_2k):
     assert float(row[2].rstrip("x")) == pytest.approx(len(text_2k) / size, abs=0.01)
     assert float(row[3]) == pytest.approx(8 * size / len(text_2k), abs=1e-3)
     assert row[4] == "3"
-    assert row[5] == "xz"
-    assert row[6] == "xxh64:" + xxhash.xxh64_hexdigest(text_2k)
+    assert row[5] == "0"  # no LLM chunk, no lanes
+    assert row[6] == "xz"
+    assert row[7] == "xxh64:..." + xxhash.xxh64_hexdigest(text_2k)[-8:]
     assert "none" in r.stdout.decode()  # no model at level 1
     r = run_cli("-l", "-v", "t.txt.lmz", cwd=tmp_path)
     assert r.stdout.decode().count("chunk ") == 3
@@ -478,7 +479,8 @@ def test_llm_roundtrip_and_list(run_cli, tmp_path, llm_archive, layout):
     assert r.returncode == 0, r.stderr
     row = _list_row(r.stdout, "llm.txt.lmz")
     assert row[4] == "2"
-    assert "llm" in row[5].split(",")
+    assert row[5] == str(sum(c.method == 2 for c in layout.chunk_records(blob)))  # one lane per LLM chunk
+    assert "llm" in row[6].split(",")
     assert layout.MODEL_NAME in row
 
     from lmzip.models.llama_backend import bundled_model_path
@@ -500,10 +502,13 @@ def test_model_mismatch_is_one_line_error(run_cli, tmp_path, mismatched_llm_blob
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.txt.lmz"]
 
 
-def test_corrupt_chunk_with_workers_is_one_line_error(run_cli, tmp_path, codec4, noise, layout):
-    blob = codec4.compress(noise)  # a level-4 archive: its chunks are decoded by the workers
+def test_corrupt_chunk_with_workers_is_one_line_error(run_cli, tmp_path, codec4, binary_mix, layout):
+    blob = codec4.compress(binary_mix)  # a level-4 archive: its chunks are decoded by the workers
     (rec,) = layout.chunk_records(blob)
-    (tmp_path / "n.bin.lmz").write_bytes(layout.fix_chunk_crcs(layout.flip(blob, rec.payload_start), rec))
+    assert rec.method == layout.XZ
+    bad = bytearray(blob)
+    bad[rec.payload_start:rec.payload_end] = bytes(rec.payload_end - rec.payload_start)  # LZMA2 ends at once
+    (tmp_path / "n.bin.lmz").write_bytes(layout.fix_chunk_crcs(bad, rec))
     r = run_cli("-d", "-T", "2", "n.bin.lmz", cwd=tmp_path)
     assert r.returncode == 1
     (line,) = r.stderr.splitlines()

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import lmzip
-from lmzip._chunks import _varint, decode_chunk, machine_dependent_numerics
+from lmzip._chunks import decode_chunk, machine_dependent_numerics
+from lmzip._lanes import varint as _varint
 from lmzip.coder import TOTAL, RangeDecoder, RangeEncoder, quantize_logits
 from lmzip.formats import CorruptChunkError, MachineDependentError, Method, ModelMismatchError, read_header, xxh64
 

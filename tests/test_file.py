@@ -98,7 +98,7 @@ def test_append_makes_concatenated_archive(path):
     with lmzip.open(path, "ab", level=2) as f:
         f.write(b"second member\n")
     blob = path.read_bytes()
-    assert blob.count(b"\x89LMZ\r\n\x1a\n") == 2
+    assert blob.count(b"\x89LMZ\x02") == 2
     with lmzip.open(path) as f:
         assert f.read() == b"first member\nsecond member\n"
     assert lmzip.decompress(blob) == b"first member\nsecond member\n"

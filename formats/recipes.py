@@ -1,0 +1,152 @@
+"""Coding recipes: small integer ids, each standing for one complete, frozen parameter object.
+
+A format-2 header names its parameters with one of these ids (one byte) instead of
+spelling them out. Each entry is the literal canonical JSON (``params.canonical_json``)
+of what ``CodingConfig.for_level(L).with_model(<bundled model>).to_params()`` gave the
+day the entry was added, the bundled model's identity (``model.sha256``,
+``tokenizer.sha256``) included. ``tests/test_container.py`` pins the sha256 of every
+entry: an entry's text never changes, and ids are never reused or removed.
+
+To add one (a new level, new defaults, lanes, a new engine): append the next free id with
+the new canonical JSON, and its sha256 to the test.
+``python -c "from lmzip.formats.recipes import report_levels; report_levels()"`` says which
+of today's levels have a recipe and prints the canonical JSON of those that do not.
+The writer falls back to explicit parameters for anything unregistered, so a missing
+recipe costs bytes, never correctness.
+"""
+
+from __future__ import annotations
+
+import json
+from types import MappingProxyType
+from typing import Any, Mapping
+
+# id -> canonical JSON. Append only.
+_RECIPES: dict[int, str] = {
+    # level 1: xz/stored only, 1 MiB chunks
+    1: (
+        '{"chunk_size":1048576,"coder":{"name":"constriction-range","precision":24,"quantizer":"int-f'
+        'loor-v1","word_bits":32},"level":1,"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 2: xz/stored only, 1 MiB chunks
+    2: (
+        '{"chunk_size":1048576,"coder":{"name":"constriction-range","precision":24,"quantizer":"int-f'
+        'loor-v1","word_bits":32},"level":2,"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 3: xz/stored only, 1 MiB chunks
+    3: (
+        '{"chunk_size":1048576,"coder":{"name":"constriction-range","precision":24,"quantizer":"int-f'
+        'loor-v1","word_bits":32},"level":3,"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 4: bundled SmolLM2-135M (exact-v1) alone, 32 KiB chunks, n_ctx 512
+    4: (
+        '{"backend":{"bos":1,"discard":128,"keep":1,"n_ctx":512,"name":"exact-v1"},"chunk_size":32768'
+        ',"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits"'
+        ':32},"level":4,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sh'
+        'a256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"kind'
+        '":"llm"},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb'
+        '9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-lzma2","extreme"'
+        ':true,"preset":9}}'
+    ),
+    # level 5: bundled SmolLM2-135M (exact-v1) + ensemble-x1, 64 KiB chunks, n_ctx 1024
+    5: (
+        '{"backend":{"bos":1,"discard":256,"keep":1,"n_ctx":1024,"name":"exact-v1"},"chunk_size":6553'
+        '6,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits'
+        '":32},"level":5,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","s'
+        'ha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bia'
+        's":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"lr_boost":0,"lr_half":0},"counts"'
+        ':{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match":nu'
+        'll,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":727,"lr_bo'
+        'ost":0,"lr_half":0,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"escape'
+        '":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256":"3'
+        'a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-lzm'
+        'a2","extreme":true,"preset":9}}'
+    ),
+    # level 6: bundled SmolLM2-135M (exact-v1) + ensemble-x1, 128 KiB chunks, n_ctx 2048
+    6: (
+        '{"backend":{"bos":1,"discard":512,"keep":1,"n_ctx":2048,"name":"exact-v1"},"chunk_size":1310'
+        '72,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bit'
+        's":32},"level":6,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","'
+        'sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bi'
+        'as":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"lr_boost":0,"lr_half":0},"counts'
+        '":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match":n'
+        'ull,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":727,"lr_b'
+        'oost":0,"lr_half":0,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"escap'
+        'e":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256":"'
+        '3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-lz'
+        'ma2","extreme":true,"preset":9}}'
+    ),
+    # level 7: bundled SmolLM2-135M (exact-v1) + ensemble-x1, 256 KiB chunks, n_ctx 4096
+    7: (
+        '{"backend":{"bos":1,"discard":1024,"keep":1,"n_ctx":4096,"name":"exact-v1"},"chunk_size":262'
+        '144,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bi'
+        'ts":32},"level":7,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf",'
+        '"sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"b'
+        'ias":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"lr_boost":0,"lr_half":0},"count'
+        's":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match":'
+        'null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":727,"lr_'
+        'boost":0,"lr_half":0,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"esca'
+        'pe":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256":'
+        '"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-l'
+        'zma2","extreme":true,"preset":9}}'
+    ),
+    # level 8: bundled SmolLM2-135M (exact-v1) + ensemble-x1, 512 KiB chunks, n_ctx 8192
+    8: (
+        '{"backend":{"bos":1,"discard":2048,"keep":1,"n_ctx":8192,"name":"exact-v1"},"chunk_size":524'
+        '288,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bi'
+        'ts":32},"level":8,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf",'
+        '"sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"b'
+        'ias":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"lr_boost":0,"lr_half":0},"count'
+        's":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match":'
+        'null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":727,"lr_'
+        'boost":0,"lr_half":0,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"esca'
+        'pe":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256":'
+        '"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-l'
+        'zma2","extreme":true,"preset":9}}'
+    ),
+    # level 9: bundled SmolLM2-135M (exact-v1) + ensemble-x1, 1 MiB chunks, n_ctx 8192
+    9: (
+        '{"backend":{"bos":1,"discard":2048,"keep":1,"n_ctx":8192,"name":"exact-v1"},"chunk_size":104'
+        '8576,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_b'
+        'its":32},"level":9,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf"'
+        ',"sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"'
+        'bias":{"fast_lr":0,"fast_shift":0,"limit":378194,"lr":484083,"lr_boost":0,"lr_half":0},"coun'
+        'ts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match"'
+        ':null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":727,"lr'
+        '_boost":0,"lr_half":0,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"esc'
+        'ape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha256"'
+        ':"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-'
+        'lzma2","extreme":true,"preset":9}}'
+    ),
+}
+
+RECIPES: Mapping[int, str] = MappingProxyType(_RECIPES)
+_BY_TEXT: dict[str, int] = {}
+for _id, _text in sorted(_RECIPES.items()):
+    _BY_TEXT.setdefault(_text, _id)  # the lowest id wins should a text ever be repeated
+
+
+def recipe_params(recipe_id: int) -> dict[str, Any]:
+    """A fresh copy of the parameter object of ``recipe_id`` (``KeyError`` if unknown)."""
+    return json.loads(_RECIPES[recipe_id])
+
+
+def recipe_id(canonical: str) -> int | None:
+    """The id whose text is exactly ``canonical`` (a canonical JSON text), or None."""
+    return _BY_TEXT.get(canonical)
+
+
+def report_levels() -> None:  # pragma: no cover - a maintainer's helper
+    """Print, for each level of today's lmzip, its recipe id or the JSON text to register."""
+    from lmzip._config import LEVELS, CodingConfig
+    from lmzip._runtime import Runtime
+    from lmzip.formats.params import canonical_json
+
+    identity = Runtime(None, 1).identity
+    for level in sorted(LEVELS):
+        config = CodingConfig.for_level(level)
+        if config.uses_llm:
+            config = config.with_model(identity)
+        text = canonical_json(config.to_params()).decode()
+        found = recipe_id(text)
+        print(f"level {level}: " + (f"recipe {found}" if found else f"NOT REGISTERED: {text}"))

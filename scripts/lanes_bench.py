@@ -1,0 +1,106 @@
+"""Lanes: speed and size against ``--lanes 1`` on held-out-style text (issue 8).
+
+Runs the installed ``lmzip`` CLI (compress, then decompress and compare) for each lane
+setting and prints/writes: seconds, KB/s, tokens/s, archive bytes, bits/byte, size
+against the first setting, peak RSS of the largest process. The CPU is recorded.
+
+    python scripts/heldout.py --size 1048576 -o /tmp/heldout-1m.txt
+    python scripts/lanes_bench.py /tmp/heldout-1m.txt --lanes 1 0 -T 2 --json out.json
+
+``--lanes 0`` is the level's default. ``--max-bytes N`` benchmarks a prefix (say so when
+you quote it). Slow: ``--lanes 1`` codes about 0.2-0.3 KB/s per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_RSS = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(r.returncode)")
+
+
+def cpu_name() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown"
+    name = next((l.split(":", 1)[1].strip() for l in text.splitlines() if l.startswith("model name")), "unknown")
+    flags = next((l.split(":", 1)[1].split() for l in text.splitlines() if l.startswith("flags")), [])
+    simd = "avx512" if any(f.startswith("avx512") for f in flags) else ("avx2" if "avx2" in flags else "")
+    return f"{name} ({simd})" if simd else name
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    """Seconds and peak RSS (KiB) of the largest process ``cmd`` started (itself included)."""
+    t = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", _RSS, *cmd], capture_output=True, text=True)
+    seconds = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{r.stderr}")
+    return seconds, int(r.stderr.strip().splitlines()[-1])
+
+
+def run(src: Path, level: int, lanes: int, threads: int, work: Path) -> dict:
+    lmzip = shutil.which("lmzip") or "lmzip"
+    arc = work / f"{src.name}.l{lanes}.lmz"
+    out = work / f"{src.name}.l{lanes}.out"
+    enc_s, enc_rss = timed([lmzip, f"-{level}", "--lanes", str(lanes), "-T", str(threads), "-q", "-f",
+                            "-o", str(arc), str(src)])
+    dec_s, dec_rss = timed([lmzip, "-d", "-T", str(threads), "-q", "-f", "-o", str(out), str(arc)])
+    if out.read_bytes() != src.read_bytes():
+        raise SystemExit(f"round trip failed for --lanes {lanes}")
+    listing = subprocess.run([lmzip, "-l", str(arc)], capture_output=True, text=True, check=True).stdout
+    n_lanes = int(listing.splitlines()[1].split()[5])
+    n = src.stat().st_size
+    size = arc.stat().st_size
+    return {"lanes_flag": lanes, "lanes": n_lanes, "bytes": n, "archive": size, "bpb": 8 * size / n,
+            "compress_s": enc_s, "decompress_s": dec_s, "compress_kb_s": n / 1024 / enc_s,
+            "decompress_kb_s": n / 1024 / dec_s, "compress_rss_mib": enc_rss / 1024,
+            "decompress_rss_mib": dec_rss / 1024}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("file", type=Path)
+    ap.add_argument("--level", type=int, default=6)
+    ap.add_argument("--lanes", type=int, nargs="+", default=[1, 0])
+    ap.add_argument("-T", "--threads", type=int, default=2)
+    ap.add_argument("--max-bytes", type=int, default=0)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        src = args.file
+        if args.max_bytes:
+            src = work / f"{args.file.name}.{args.max_bytes}"
+            src.write_bytes(args.file.read_bytes()[:args.max_bytes])
+        rows = []
+        for lanes in args.lanes:
+            row = run(src, args.level, lanes, args.threads, work)
+            base = rows[0] if rows else row
+            row["size_vs_first"] = row["archive"] / base["archive"]
+            row["speedup_vs_first"] = base["compress_s"] / row["compress_s"]
+            rows.append(row)
+            print(f"lanes {lanes:>3} ({row['lanes']:>4} in all): {row['archive']:>9,} B  {row['bpb']:.4f} bpb  "
+                  f"x{row['size_vs_first']:.4f} size  compress {row['compress_s']:8.1f} s "
+                  f"({row['compress_kb_s']:.2f} KB/s, x{row['speedup_vs_first']:.2f})  "
+                  f"decompress {row['decompress_s']:8.1f} s ({row['decompress_kb_s']:.2f} KB/s)  "
+                  f"RSS {row['compress_rss_mib']:.0f}/{row['decompress_rss_mib']:.0f} MiB", flush=True)
+    result = {"cpu": cpu_name(), "file": str(args.file), "max_bytes": args.max_bytes, "level": args.level,
+              "threads": args.threads, "rows": rows}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    print(f"CPU: {result['cpu']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
