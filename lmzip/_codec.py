@@ -44,12 +44,15 @@ class Stats:
         return 8.0 * self.compressed_size / self.original_size if self.original_size else 0.0
 
 
-def kernel_name(config: CodingConfig) -> str | None:
+def kernel_name(config: CodingConfig, devices: tuple = ()) -> str | None:
     """What computes the model's logits for ``config`` on this machine (for ``-v``)."""
     if not config.uses_llm:
         return None
     if config.backend == LLAMA_BACKEND:
         return "llama.cpp"
+    torch_devices = [d for d in devices if d.backend == "torch"]
+    if torch_devices:
+        return f"exact-v1/{torch_devices[0].path} ({','.join(d.name for d in torch_devices)})"
     return f"exact-v1/{choose_path()}"
 
 
@@ -129,6 +132,8 @@ class Codec:
         chunk_size: int | None = None,
         context: int | None = None,
         lanes: int | None = None,
+        device: str | None = None,
+        ray: str | None = None,
     ) -> None:
         level = int_argument("level", level)
         lanes = int_argument("lanes", lanes, optional=True)
@@ -139,9 +144,24 @@ class Codec:
             raise ValueError(f"threads must be >= 0 (0: one worker per core), got {threads}")
         self.config = CodingConfig.for_level(level, chunk_size=chunk_size, n_ctx=context, lanes=lanes)
         self.model_path = os.fspath(model) if model is not None else None
-        self.workers = default_workers() if not threads else threads
+        from lmzip._devices import parse_devices
+
+        self.devices = parse_devices(device)
+        names = tuple(d.name for d in self.devices)
+        if threads:
+            self.workers = threads
+        elif self.devices[0].is_cuda or len(self.devices) > 1:
+            self.workers = len(self.devices)  # one worker process per device
+        else:
+            self.workers = default_workers()
         self._runtime: Runtime | None = None
-        self._runner = ChunkRunner(self.workers, self.model_path, self._local_runtime)
+        if ray is not None:
+            from lmzip._ray import RayChunkRunner
+
+            # Actors keep the model loaded; their number is -T (default: the cluster's CPUs).
+            self._runner = RayChunkRunner(ray, self.model_path, actors=threads or None)
+        else:
+            self._runner = ChunkRunner(self.workers, self.model_path, self._local_runtime, names)
 
     # -- model ------------------------------------------------------------------------
     def _local_runtime(self) -> Runtime:
@@ -149,7 +169,7 @@ class Codec:
             # One llama.cpp thread per process: its worker threads spin-wait, and with more
             # threads than free cores throughput collapses (measured ~200x under load).
             # Parallelism comes from chunks in worker processes instead.
-            self._runtime = Runtime(self.model_path, 1)
+            self._runtime = Runtime(self.model_path, 1, self.devices[0].name)
         return self._runtime
 
     @classmethod
@@ -190,7 +210,7 @@ class Codec:
 
     def writer(self) -> "ArchiveWriter":
         """A fresh writer for one archive (used by ``compress_stream`` and ``Compressor``)."""
-        return ArchiveWriter(self._runner, self._encode_config())
+        return ArchiveWriter(self._runner, self._encode_config(), self.devices)
 
     def compress(self, data: bytes, *, progress: ProgressCallback | None = None) -> bytes:
         """Compress ``data`` to a complete archive."""
@@ -228,7 +248,7 @@ class Codec:
     def _decompress_member(self, src: BinaryIO, dst: BinaryIO, progress: ProgressCallback | None) -> Stats:
         params, header_size = fmt.read_header(src)
         config = CodingConfig.from_params(params)
-        stats = Stats(kernel=kernel_name(config))
+        stats = Stats(kernel=kernel_name(config, self.devices))
         whole = xxhash.xxh64()
         records = fmt.iter_chunks(src, header_size)
         index_box: list[fmt.Index] = []
@@ -372,10 +392,10 @@ class _Prefixed(io.RawIOBase):
 class ArchiveWriter:
     """Produces one archive piece by piece: ``start()``, ``records(...)``*, ``finish()``."""
 
-    def __init__(self, runner: ChunkRunner, config: CodingConfig) -> None:
+    def __init__(self, runner: ChunkRunner, config: CodingConfig, devices: tuple = ()) -> None:
         self._runner = runner
         self.config = config
-        self.stats = Stats(kernel=kernel_name(config))
+        self.stats = Stats(kernel=kernel_name(config, devices))
         self._format = fmt.Writer(config.to_params())
 
     def start(self) -> bytes:

@@ -207,9 +207,10 @@ class WorkerDied(LmzipError):
 class _Worker:
     """One worker process, its pipes and the thread that reads its results."""
 
-    def __init__(self, model_path: str | None, n_threads: int, route: Callable[["_Worker", tuple], None]) -> None:
+    def __init__(self, model_path: str | None, n_threads: int, route: Callable[["_Worker", tuple], None],
+                 device: str = "cpu") -> None:
         argv = [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(os.getpid()), model_path or "",
-                str(n_threads)]
+                str(n_threads), device]
         self.proc = _launcher.popen(argv)
         self.pending: set[int] = set()
         self.alive = True
@@ -285,9 +286,14 @@ class ChunkRunner:
     Safe to use from several threads at once; each call gets its own results in order.
     """
 
-    def __init__(self, workers: int, model_path: str | None, runtime_factory: Callable[[], Runtime]) -> None:
+    def __init__(self, workers: int, model_path: str | None, runtime_factory: Callable[[], Runtime],
+                 devices: tuple[str, ...] = ("cpu",)) -> None:
         self.workers = max(1, workers)
         self.model_path = model_path
+        # Worker k runs on devices[k % len(devices)] (lane groups spread over the devices;
+        # every device computes the same bits, so the archive does not depend on it).
+        self.devices = tuple(devices) or ("cpu",)
+        self._started = itertools.count()
         self._runtime_factory = runtime_factory
         self._lock = threading.Lock()
         self._pool: list[_Worker] = []  # changed in place only: the finalizer holds it
@@ -342,7 +348,8 @@ class ChunkRunner:
                 worker = idle[0]
             elif len(self._pool) < self.workers:
                 # One llama.cpp thread per process: see Codec._local_runtime.
-                worker = _Worker(self.model_path, 1, self._route_weakly)
+                device = self.devices[next(self._started) % len(self.devices)]
+                worker = _Worker(self.model_path, 1, self._route_weakly, device)
                 self._pool.append(worker)
             else:
                 worker = min(self._pool, key=lambda w: len(w.pending))

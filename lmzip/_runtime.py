@@ -25,11 +25,16 @@ from lmzip.models.lanes import LLMOnly
 class Runtime:
     """Model, tokenizer and one LLM session per window size."""
 
-    def __init__(self, model_path: str | os.PathLike[str] | None, n_threads: int) -> None:
+    def __init__(self, model_path: str | os.PathLike[str] | None, n_threads: int, device: str = "cpu") -> None:
         # llama.cpp supplies the tokenizer (and v1 decoding); the exact core the logits.
         self.model = LlamaModel(model_path)
         self.tokenizer = LosslessTokenizer(self.model.pieces, self.model.tokenize)
         self.n_threads = max(1, n_threads)
+        # Where the exact model runs: the compiled kernel ("cpu") or torch (CPU/CUDA).
+        # Every device computes the same bits, so only speed depends on it.
+        from lmzip._devices import parse_devices
+
+        (self.device,) = parse_devices(device)
         self._weights: ExactWeights | None = None
         self._piece_bytes = None
         self._sessions: dict[tuple, object] = {}
@@ -64,7 +69,7 @@ class Runtime:
         for session in self._sessions.values():
             if isinstance(session, ExactSession):
                 return session.backend.path
-            if isinstance(session, ExactBackend):
+            if hasattr(session, "path") and hasattr(session, "step"):  # an exact or torch backend
                 return session.path
         return None
 
@@ -102,7 +107,12 @@ class Runtime:
         key = ("lanes", config.n_ctx, config.keep, config.discard, n_lanes)
         if key not in self._sessions:
             window = Window(config.n_ctx, config.keep, config.discard)
-            self._sessions[key] = ExactBackend(self.weights, window, n_lanes=n_lanes)
+            if self.device.backend == "torch":
+                from lmzip.models.exact.torch_backend import TorchBackend
+
+                self._sessions[key] = TorchBackend(self.weights, window, n_lanes, device=self.device.torch_device)
+            else:
+                self._sessions[key] = ExactBackend(self.weights, window, n_lanes=n_lanes)
         backend = self._sessions[key]
         mkey = json.dumps(["lanes", config.predictor, config.lanes.to_params()], sort_keys=True)
         if mkey not in self._predictors:

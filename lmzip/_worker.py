@@ -47,6 +47,7 @@ def main() -> None:
     parent_pid = int(sys.argv[2])
     model_path = sys.argv[3] or None
     n_threads = int(sys.argv[4])
+    device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
     die_with_parent(parent_pid)
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -85,7 +86,7 @@ def main() -> None:
         if runtime is None:
             from lmzip._runtime import Runtime
 
-            runtime = Runtime(model_path, n_threads)
+            runtime = Runtime(model_path, n_threads, device)
         return runtime
 
     try:

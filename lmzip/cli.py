@@ -67,6 +67,8 @@ class Options:
     context: Optional[int]
     prog: str
     lanes: Optional[int] = None
+    device: Optional[str] = None
+    ray: Optional[str] = None
 
 
 class Reporter:
@@ -132,6 +134,8 @@ class Runner:
                 chunk_size=o.chunk_size,
                 context=o.context,
                 lanes=o.lanes,
+                device=o.device,
+                ray=o.ray,
             )
         return self._codec
 
@@ -381,9 +385,11 @@ def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Ty
         chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="bytes per independently coded chunk (default: by level)"),
         context: Optional[int] = typer.Option(None, "--context", help="LLM context window in tokens (default: by level)"),
         lanes: Optional[int] = typer.Option(None, "--lanes", min=0, max=1024, help="lanes per chunk, coded in lockstep (0: by level; 1: one stream, best ratio, slowest)"),
+        device: Optional[str] = typer.Option(None, "--device", help="where the model runs: cpu (default), cuda (every GPU), cuda:0,cuda:2, torch-cpu; never changes the output"),
+        ray: Optional[str] = typer.Option(None, "--ray", help="run chunks on a Ray cluster: ADDRESS or auto (pip install 'lmzip[ray]'); -T sets the actors"),
     ) -> None:
         opts = Options(decompress, stdout, keep, force, test, list_, output, verbose, quiet, threads, level,
-                       remove, model, chunk_size, context, prog, lanes)
+                       remove, model, chunk_size, context, prog, lanes, device, ray)
         raise typer.Exit(run(files or ["-"], opts))
 
     return app

@@ -195,3 +195,16 @@ def test_lane_step_matches_single_streams():
             ref.append(alone.step(one, np.array([t], dtype=np.int32))[0])
         assert len(ref) == len(got[i])
         assert all(np.array_equal(a, b) for a, b in zip(ref, got[i]))
+
+
+def test_lane_groups_over_two_torch_cpu_devices_match_the_kernel():
+    """Chunks (lane groups) spread over two torch CPU "devices" give the kernel's archive."""
+    pytest.importorskip("torch", reason="the torch path needs the gpu extra (pip install 'lmzip[gpu]')")
+    data = TEXT[:360]
+    outs = {}
+    for device, threads in (("cpu", 1), ("torch-cpu:0,torch-cpu:1", None)):
+        with lmzip.Codec(level=4, lanes=2, chunk_size=180, device=device, threads=threads) as codec:
+            outs[device] = codec.compress(data)
+            assert codec.workers == (1 if device == "cpu" else 2)
+    assert outs["cpu"] == outs["torch-cpu:0,torch-cpu:1"]
+    assert lmzip.decompress(outs["cpu"], device="torch-cpu") == data
