@@ -118,6 +118,114 @@ _RECIPES: dict[int, str] = {
         ':"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"raw-'
         'lzma2","extreme":true,"preset":9}}'
     ),
+    # level 4: LLM alone, 512 KiB chunks, n_ctx 512, lanes {'max': 32, 'min_bytes': 16384, 'shared': False}
+    10: (
+        '{"backend":{"bos":1,"discard":128,"keep":1,"n_ctx":512,"name":"exact-v1"},"chunk_size":524288'
+        ',"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":'
+        '32},"lanes":{"max":32,"min_bytes":16384,"shared":false},"level":4,"model":{"bos":1,"n_vocab":'
+        '49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6'
+        'f8c8c15e5bc70ea373728110db53"},"predictor":{"kind":"llm"},"tokenizer":{"kind":"model-pieces+b'
+        'yte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b'
+        '01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 5: ensemble-x1, 512 KiB chunks, n_ctx 512, lanes {'max': 32, 'min_bytes': 16384, 'shared': True}
+    11: (
+        '{"backend":{"bos":1,"discard":128,"keep":1,"n_ctx":512,"name":"exact-v1"},"chunk_size":524288'
+        ',"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":'
+        '32},"lanes":{"max":32,"min_bytes":16384,"shared":true},"level":5,"model":{"bos":1,"n_vocab":4'
+        '9152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6f'
+        '8c8c15e5bc70ea373728110db53"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":756388,'
+        '"lr":968166,"lr_boost":5808996,"lr_half":8000},"counts":{"max_candidates":24,"slots_log2":18}'
+        ',"kind":"ensemble-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_e'
+        'dges":[19661,39322,58982],"ctx2":null,"lr":363,"lr_boost":5816,"lr_half":2000,"lr_shift":20,"'
+        'w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":{'
+        '"kind":"model-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a5'
+        '03007a700826fc6977516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 5 --lanes 1: ensemble-x1, 64 KiB chunks, n_ctx 1024, 1 lane
+    12: (
+        '{"backend":{"bos":1,"discard":256,"keep":1,"n_ctx":1024,"name":"exact-v1"},"chunk_size":65536'
+        ',"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":'
+        '32},"level":5,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha2'
+        '56":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bias":{'
+        '"fast_lr":0,"fast_shift":0,"limit":756388,"lr":968166,"lr_boost":5808996,"lr_half":8000},"cou'
+        'nts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match"'
+        ':null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":363,"lr_'
+        'boost":5816,"lr_half":2000,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{'
+        '"escape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha2'
+        '56":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"ra'
+        'w-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 6: ensemble-x1, 512 KiB chunks, n_ctx 1024, lanes {'max': 32, 'min_bytes': 16384, 'shared': True}
+    13: (
+        '{"backend":{"bos":1,"discard":256,"keep":1,"n_ctx":1024,"name":"exact-v1"},"chunk_size":52428'
+        '8,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits"'
+        ':32},"lanes":{"max":32,"min_bytes":16384,"shared":true},"level":6,"model":{"bos":1,"n_vocab":'
+        '49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6'
+        'f8c8c15e5bc70ea373728110db53"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":756388'
+        ',"lr":968166,"lr_boost":5808996,"lr_half":8000},"counts":{"max_candidates":24,"slots_log2":18'
+        '},"kind":"ensemble-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_'
+        'edges":[19661,39322,58982],"ctx2":null,"lr":363,"lr_boost":5816,"lr_half":2000,"lr_shift":20,'
+        '"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":'
+        '{"kind":"model-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a'
+        '503007a700826fc6977516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 6 --lanes 1: ensemble-x1, 128 KiB chunks, n_ctx 2048, 1 lane
+    14: (
+        '{"backend":{"bos":1,"discard":512,"keep":1,"n_ctx":2048,"name":"exact-v1"},"chunk_size":13107'
+        '2,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits"'
+        ':32},"level":6,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha'
+        '256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bias":'
+        '{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":968166,"lr_boost":5808996,"lr_half":8000},"co'
+        'unts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"match'
+        '":null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":363,"lr'
+        '_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm":'
+        '{"escape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sha'
+        '256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"r'
+        'aw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 7: ensemble-x1, 256 KiB chunks, n_ctx 4096, 1 lane
+    15: (
+        '{"backend":{"bos":1,"discard":1024,"keep":1,"n_ctx":4096,"name":"exact-v1"},"chunk_size":2621'
+        '44,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits'
+        '":32},"level":7,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sh'
+        'a256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bias"'
+        ':{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":968166,"lr_boost":5808996,"lr_half":8000},"c'
+        'ounts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"matc'
+        'h":null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":363,"l'
+        'r_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm"'
+        ':{"escape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sh'
+        'a256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"'
+        'raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 8: ensemble-x1, 512 KiB chunks, n_ctx 8192, 1 lane
+    16: (
+        '{"backend":{"bos":1,"discard":2048,"keep":1,"n_ctx":8192,"name":"exact-v1"},"chunk_size":5242'
+        '88,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits'
+        '":32},"level":8,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sh'
+        'a256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bias"'
+        ':{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":968166,"lr_boost":5808996,"lr_half":8000},"c'
+        'ounts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"matc'
+        'h":null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":363,"l'
+        'r_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm"'
+        ':{"escape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","sh'
+        'a256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":"'
+        'raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 9: ensemble-x1, 1024 KiB chunks, n_ctx 8192, 1 lane
+    17: (
+        '{"backend":{"bos":1,"discard":2048,"keep":1,"n_ctx":8192,"name":"exact-v1"},"chunk_size":1048'
+        '576,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bit'
+        's":32},"level":9,"model":{"bos":1,"n_vocab":49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","s'
+        'ha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"},"predictor":{"bias'
+        '":{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":968166,"lr_boost":5808996,"lr_half":8000},"'
+        'counts":{"max_candidates":24,"slots_log2":18},"kind":"ensemble-x1","logp_floor":-4194304,"mat'
+        'ch":null,"min_escape":107374,"mixer":{"conf_edges":[19661,39322,58982],"ctx2":null,"lr":363,"'
+        'lr_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":524288,"w_min":-262144},"ngram":null,"ppm'
+        '":{"escape":"C","max_order":6}},"tokenizer":{"kind":"model-pieces+byte-fallback+escape-v1","s'
+        'ha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":'
+        '"raw-lzma2","extreme":true,"preset":9}}'
+    ),
 }
 
 RECIPES: Mapping[int, str] = MappingProxyType(_RECIPES)

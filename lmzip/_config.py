@@ -18,10 +18,16 @@ DEFAULT_LEVEL = 6
 
 @dataclass(frozen=True)
 class LevelSpec:
+    """A level. ``chunk_size`` and ``n_ctx`` are its single-stream settings (``--lanes 1``);
+    a level with lanes (``lanes`` not single) codes chunks of ``lane_chunk_size`` bytes,
+    each cut into lanes, with a ``lane_n_ctx`` window per lane, unless ``--lanes 1``."""
+
     chunk_size: int
     n_ctx: int  # 0: no LLM at this level (fast path: stored or xz per chunk)
-    ensemble: bool = True  # online models + mixer + calibration on top of the LLM
+    ensemble: bool = True  # online models + mixer on top of the LLM
     lanes: LaneSpec = LaneSpec()  # how each chunk is cut into lanes coded in lockstep
+    lane_chunk_size: int = 0
+    lane_n_ctx: int = 0
 
 
 # Chunk size is fixed by the level (or --chunk-size), never by the worker count, so the
@@ -30,9 +36,14 @@ LEVELS: dict[int, LevelSpec] = {
     1: LevelSpec(chunk_size=1 << 20, n_ctx=0),
     2: LevelSpec(chunk_size=1 << 20, n_ctx=0),
     3: LevelSpec(chunk_size=1 << 20, n_ctx=0),
-    4: LevelSpec(chunk_size=32 << 10, n_ctx=512, ensemble=False),
-    5: LevelSpec(chunk_size=64 << 10, n_ctx=1024),
-    6: LevelSpec(chunk_size=128 << 10, n_ctx=2048),
+    # Levels 4-6 code lanes in lockstep (issue 8: README "Lanes"); --lanes 1 gives their
+    # single-stream form. Lane groups of 512 KiB: a 1 MB input keeps two workers busy.
+    4: LevelSpec(chunk_size=32 << 10, n_ctx=512, ensemble=False,
+                 lanes=LaneSpec(32, 16 << 10, shared=False), lane_chunk_size=512 << 10, lane_n_ctx=512),
+    5: LevelSpec(chunk_size=64 << 10, n_ctx=1024,
+                 lanes=LaneSpec(32, 16 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=512),
+    6: LevelSpec(chunk_size=128 << 10, n_ctx=2048,
+                 lanes=LaneSpec(32, 16 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=1024),
     7: LevelSpec(chunk_size=256 << 10, n_ctx=4096),
     8: LevelSpec(chunk_size=512 << 10, n_ctx=8192),
     9: LevelSpec(chunk_size=1 << 20, n_ctx=8192),
@@ -92,17 +103,23 @@ class CodingConfig:
         if level not in LEVELS:
             raise ValueError(f"level must be 1..9, got {level}")
         spec = LEVELS[level]
-        ctx = spec.n_ctx if n_ctx is None else n_ctx
-        if ctx and not 64 <= ctx <= 32768:
-            raise ValueError(f"context window must be 64..32768 tokens, got {ctx}")
-        size = spec.chunk_size if chunk_size is None else chunk_size
+        if lanes is not None and lanes < 0:
+            raise ValueError(f"lanes must be >= 0 (0: the level's default), got {lanes}")
+        if lanes and lanes > 1 and not spec.n_ctx:
+            raise ValueError(f"lanes need an LLM level (4-9), not level {level}")
         lane_spec = spec.lanes
         if lanes:
-            if not ctx:
-                raise ValueError(f"lanes need an LLM level (4-9), not level {level}")
-            lane_spec = LaneSpec(lanes, 0, spec.lanes.shared and lanes > 1)
-        elif lanes is not None and lanes < 0:
-            raise ValueError(f"lanes must be >= 0 (0: the level's default), got {lanes}")
+            # Exactly that many lanes per chunk, sharing the online models as the level does.
+            lane_spec = LaneSpec(lanes, 0, (spec.lanes.shared or spec.lanes.single) and lanes > 1)
+        if lane_spec.single:
+            default_size, default_ctx = spec.chunk_size, spec.n_ctx
+        else:
+            default_size = spec.lane_chunk_size or spec.chunk_size
+            default_ctx = spec.lane_n_ctx or spec.n_ctx
+        ctx = default_ctx if n_ctx is None else n_ctx
+        if ctx and not 64 <= ctx <= 32768:
+            raise ValueError(f"context window must be 64..32768 tokens, got {ctx}")
+        size = default_size if chunk_size is None else chunk_size
         if not 1 <= size <= (1 << 31):
             raise ValueError(f"chunk size must be 1 byte..2 GiB, got {size}")
         # Calibration and confidence skip are built and measured (README ablation) but did

@@ -6,31 +6,70 @@ Same structure as ``models/ensemble.py`` ("ensemble-v1", kept to decode old arch
 but every number that decides a probability is an integer: logits and log-probabilities
 in log2q units (2**-16 bit), probabilities in Q30/Q62, mixer weights in Q16, the bias in
 2**-24 bit, counts as ints, learning rates as an integer times a power of two. The
-primitives (exp2, log2, log-add-exp, softmax) are defined in ``models/fixedpoint.py``;
-numpy is used only for element-wise integer ops and integer sums, which are exact and
-independent of summation order, so encoder and decoder agree on every machine.
+primitives (exp2q, log2q, logaddexp2q, softmax_q30) are defined in
+``models/fixedpoint.py``; numpy is used only for element-wise integer ops and integer
+sums, which are exact and independent of summation order, so encoder and decoder agree
+on every machine. ``>>`` is a floor shift everywhere (Python ints and numpy int64 alike).
 
 Every component can be switched off (``xensemble_params(ppm=None)``), and every
 hyperparameter comes from the ``params`` dict that the archive header stores: the
-decoder never uses defaults (a missing key is a ``KeyError``).
+decoder never uses defaults (a missing key is a ``KeyError``). Measured in
+``scripts/xablation.py``: the bias head and PPM earn their place; the n-gram and match
+models, the fast bias, PPM escape D and the second mixer context did not and are off.
 
-Components (units in brackets):
+Components:
 
 * **bias head**: one additive bias per vocabulary entry on the LLM logits, learned by
-  SGD on the code length: ``b += lr * (onehot(token) - p1)`` with ``p1 = softmax(L + b)``
-  [b in 2**-24 bit; ``lr``: the step for a unit gradient, 2**-24 bit; ``limit``: log2q].
+  SGD on the code length, ``b += lr_t * (onehot(token) - p1)`` with
+  ``p1 = softmax(L + b)``, clipped to +-limit.
 * **n-gram** (orders k): counts of tokens after the last k tokens, Witten-Bell escape.
-* **PPM**: blend down from the longest seen context with exclusion, method C escapes.
+* **PPM**: blend down from the longest seen context (orders max_order..1) with
+  exclusion, method C (or D) escapes.
 * **match**: the token that followed the latest earlier occurrence of the context;
   confidence is the hit record of its match-length bucket.
 * **mixer** (geometric, log domain): ``z2 = W * logp1 + sum_i w_i * corr_i`` where
   ``W = sum_i w_i`` and ``corr_i`` is input i's log-ratio to the LLM on its few
-  candidate tokens; weights ``w`` [Q16] are selected by (LLM confidence bucket x match
-  state) and follow the code-length gradient ``E_p2[log p_i] - log p_i(token)``
-  [``lr``: ``dw = round(grad_log2q * lr / 2**lr_shift)``].
+  candidate tokens; the weight set is selected by (LLM confidence bucket x match state)
+  and follows the code-length gradient ``E_p2[log p_i] - log p_i(token)``.
 
-Sparse models predict ``p(t) = (1 - e) q(t) + e p1(t)`` (``q`` on a few candidates,
-escape ``e`` to the biased LLM), like ``models/sparse.py``.
+Sparse models predict ``p(t) = (1 - e) q(t) + e p1(t)`` (``q = mass / total`` on a few
+candidates, escape ``e`` to the biased LLM), like ``models/sparse.py``.
+
+The exact recipe, per token (n = tokens coded so far in the chunk)
+------------------------------------------------------------------
+predict:
+
+1. ``z1 = int64(L) + ((b + f) >> 8)`` (``b`` the bias, ``f`` the fast bias, both in
+   2**-24 bit; absent terms are 0). ``p1, lse1, pmax = softmax_q30(z1)``;
+   ``logp1 = max(z1 - lse1, logp_floor)``.
+2. Sparse inputs, in this order: one per n-gram order (as listed), PPM, match. Each is
+   ``(tokens, masses >= 1, total = sum(masses), E)`` with the escape ``E`` in Q62 raised
+   to at least ``min_escape << 32``; ``E >= 2**62`` (or no prediction) is "abstain".
+   n-gram: masses = counts, ``E = d * 2**62 // (n + d)``. PPM, from the longest order
+   down, with ``R = 2**62`` and only tokens not yet predicted: method C
+   ``mass = max(1, k * R // (n + d))``, ``R = R * d // (n + d)``; method D
+   ``mass = max(1, (2k - 1) * R // 2n)``, ``R = R * d // 2n``; ``E = R``. Match:
+   ``E = (trials - hits) * 2**62 // trials`` of its length bucket, mass 1.
+3. Weight set ``ctx = conf * 3 + match_state`` with ``conf = #{edges: pmax >= edge << 14}``;
+   ``w = weights[ctx]`` (plus ``weights2[ctx2]`` when ``ctx2`` is on); ``W = sum(w)``.
+4. ``z2 = W * logp1``; for every live input i and candidate t:
+   ``a = log2q(E) - 62 * 65536 + logp1[t]``,
+   ``c = log2q(2**62 - E) - 62 * 65536 - log2q(total) + log2q(mass_t)``,
+   ``corr = logaddexp2q(a, c) - a`` and ``z2[t] += w_i * corr``. Then ``z2 >>= 16``.
+5. ``p2 = softmax_q30(z2)``; the output is ``z2`` (coded with ``quantize_log2q``).
+
+update(token):
+
+1. ``g0 = (sum(p2 * logp1) >> 30) - logp1[token]``; abstaining inputs get ``g0``;
+   live input i: ``g0 + (sum_t(p2[t] * corr_t) >> 30) - corr_token`` (0 when the token
+   is not a candidate).
+2. ``lr_t = lr + lr_boost * lr_half // (lr_half + n)`` (``lr`` if ``lr_half == 0``);
+   ``w_i = clip(w_i - ((g_i * lr_t + 2**(lr_shift - 1)) >> lr_shift), w_min, w_max)``
+   for the weight set(s) used.
+3. Bias (its own ``lr_t``): ``b -= (p1 * lr_t + 2**29) >> 30``; ``b[token] += lr_t``;
+   ``b = clip(b, -limit << 8, limit << 8)``. Fast bias: ``f -= f >> fast_shift``, then
+   the same step with ``fast_lr`` and no clip.
+4. Counts (``models/counts.py``), history, then the match model are updated.
 """
 
 from __future__ import annotations
@@ -48,15 +87,19 @@ XENSEMBLE_KIND = "ensemble-x1"
 DEFAULT_PARAMS: dict[str, Any] = {
     "kind": XENSEMBLE_KIND,
     "counts": {"slots_log2": 18, "max_candidates": 24},
-    # lr 484083 = 0.02 nats in 2**-24 bit; limit 378194 = 4 nats in log2q
-    "bias": {"lr": 484083, "limit": 378194, "lr_boost": 0, "lr_half": 0, "fast_lr": 0, "fast_shift": 0},
-    "ngram": None,
+    # Bias step per unit gradient, in 2**-24 bit: lr + lr_boost * lr_half // (lr_half + n)
+    # after n tokens; 968166 = 0.04 nats, 5808996 = 0.24 nats. limit 756388 = 8 nats (log2q).
+    # fast_lr / fast_shift: an extra leaky bias (off: measured no gain).
+    "bias": {"lr": 968166, "limit": 756388, "lr_boost": 5808996, "lr_half": 8000, "fast_lr": 0, "fast_shift": 0},
+    "ngram": None,  # measured: no gain (scripts/xablation.py); NGRAM_DEFAULT to switch on
     "ppm": {"max_order": 6, "escape": "C"},
-    "match": None,
-    # lr 727 / 2**20 per log2q = 0.001 per nat; conf edges 0.3 / 0.6 / 0.9 in Q16;
-    # weights in Q16 (65536 = 1.0), clipped to [w_min, w_max].
-    "mixer": {"lr": 727, "lr_shift": 20, "conf_edges": [19661, 39322, 58982],
-              "w_min": -262144, "w_max": 524288, "lr_boost": 0, "lr_half": 0, "ctx2": None},
+    "match": None,  # measured: no gain; MATCH_DEFAULT to switch on
+    # dw = round(grad_log2q * lr_t / 2**lr_shift), lr_t = lr + lr_boost * lr_half // (lr_half + n);
+    # 363 / 2**20 per log2q = 0.0005 per nat. conf edges 0.3 / 0.6 / 0.9 in Q16; weights
+    # in Q16 (65536 = 1.0), clipped to [w_min, w_max]; ctx2: optional second weight family
+    # selected by PPM state ("ppm_order", "ppm_agree", "ppm_escape"; off: no gain).
+    "mixer": {"lr": 363, "lr_shift": 20, "conf_edges": [19661, 39322, 58982],
+              "w_min": -262144, "w_max": 524288, "lr_boost": 5816, "lr_half": 2000, "ctx2": None},
     # sparse models' escape is at least min_escape (Q30: 107374 ~ 1e-4)
     "min_escape": 107374,
     # log p1 is clamped below at this (log2q: -64 bits), so products stay in int64

@@ -122,6 +122,19 @@ def configs() -> dict[str, dict | None]:
     return rows
 
 
+class ReplayFloatLLM(ReplayIntLLM):
+    """Plays back the cached float logits (for the ensemble-v1 reference row)."""
+
+    def reset(self) -> np.ndarray:
+        self.i = 0
+        return self.logits[0].astype(np.float32)
+
+    def feed(self, token: int) -> np.ndarray:
+        assert token == self.tokens[self.i], "replay out of step"
+        self.i += 1
+        return self.logits[self.i].astype(np.float32)
+
+
 def run_one(cache: Path, params: dict | None) -> tuple[float, float, float, int]:
     """(payload bits/byte, code-length bits/byte, seconds of predictor+coder, n_tokens)."""
     meta = json.loads((cache / "meta.json").read_text())

@@ -204,7 +204,8 @@ def test_llm_header_records_model(llm_archive, layout):
     assert params["model"]["name"] == layout.MODEL_NAME
     assert len(params["model"]["sha256"]) == 64
     assert params["backend"]["n_ctx"] == 512
-    assert params["chunk_size"] == 32 << 10
+    assert params["chunk_size"] == 512 << 10  # one lane group of up to 32 lanes of >= 16 KiB
+    assert params["lanes"] == {"max": 32, "min_bytes": 16384, "shared": False}
 
 
 def test_llm_archive_decodes_with_any_level(llm_archive):

@@ -251,6 +251,15 @@ RECIPE_SHA256 = {
     7: "c8cf5744dbdf6cdd82f06657581db9a63293b75906da6f214ada6b7a5bff88be",
     8: "f8e537dce7a1681c49009e5b41cba7b238ec45895341ff6bd105770b687dbed4",
     9: "e57def8e3d98e9050d8705892775c1bf3682c053fac9f5292f6a878a3cb2e236",
+    # lanes (levels 4-6) and the tuned ensemble-x1 schedules, 2026-11-26
+    10: "063b1154a58291e79be3d13c66c948b21654e3c3941b6269c1b77c67587b9da7",
+    11: "0663b83abc4d79ed19dab808c2ddbc7e6f83bea59dea219f028ea9a7b46bb2a9",
+    12: "0e2f983eeaa1daee8284f827bdbf37efc1ba588e4a4eadd4731e897e8d90b812",
+    13: "b58b01db6ebf6a68d6a6481f448b7028b6d025ceaa78b5af433b408b125f0303",
+    14: "0cba11a92f1caba0aaa164a9c60bbc4ba2d656b7a7eb1df37b1de0ab66158397",
+    15: "bc4fa2ce766e66bdebb954921aec7799ce8975bbc09dfdb3c203adfd310eac31",
+    16: "2f9ecd0c137495e4e7caf661107f81f73847e3d77b5dfbc645bf0536ea1e29f8",
+    17: "6c7672dcca80cb2e6d211166e21695e96c7d6fd0d9934a1d11914d99867f5d13",
 }
 
 
@@ -280,10 +289,11 @@ def test_every_default_level_has_a_recipe():
 
     identity = Runtime(None, 1).identity
     for level in LEVELS:
-        config = CodingConfig.for_level(level)
-        config = config.with_model(identity) if config.uses_llm else config
-        header = fmt.encode_header(config.to_params())
-        assert len(header) == 6, f"level {level} has no recipe: append one to formats/recipes.py"
+        for lanes in (None, 1):  # the level's default and its single-stream form (--lanes 1)
+            config = CodingConfig.for_level(level, lanes=lanes)
+            config = config.with_model(identity) if config.uses_llm else config
+            header = fmt.encode_header(config.to_params())
+            assert len(header) == 6, f"level {level} (lanes {lanes}) has no recipe: append one to formats/recipes.py"
 
 
 # ----------------------------------------------------------------------------- format 1 (read only)

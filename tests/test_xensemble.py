@@ -145,6 +145,27 @@ def test_outputs_and_state_are_integers():
     assert any(row != pred.weights[-1] for row in pred.weights)  # the mixer did learn
 
 
+def test_no_float_math_on_the_prediction_path(monkeypatch):
+    """predict, update and quantize_log2q never call a transcendental, a float reduction
+    or BLAS, and never see a float array (numpy's float functions are booby-trapped)."""
+    def boom(*args, **kwargs):
+        raise AssertionError("float math on the prediction path")
+
+    for name in ("exp", "exp2", "expm1", "log", "log2", "log1p", "logaddexp", "logaddexp2", "dot",
+                 "matmul", "einsum", "inner", "tensordot", "sqrt", "power", "float_power", "true_divide"):
+        monkeypatch.setattr(np, name, boom)
+    for params in (variant("ppm_agree", "D"), variant("ppm_escape", "C"), xensemble_params()):
+        pred = XEnsemblePredictor(FakeIntLLM(), V, copy.deepcopy(params))
+        pred.reset()
+        for t in stream(120):
+            z = pred.predict()
+            assert z.dtype.kind == "i"
+            f = quantize_log2q(z)
+            assert f.dtype.kind == "i"
+            pred.update(t)
+        assert pred.bias.dtype.kind == "i" and pred._p1.dtype.kind == "i" and pred._p2.dtype.kind == "i"
+
+
 def test_lazy_feeding_never_feeds_the_last_token():
     llm = FakeIntLLM()
     tokens = stream(50)
