@@ -226,6 +226,20 @@ _RECIPES: dict[int, str] = {
         'ha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},"xz":{"container":'
         '"raw-lzma2","extreme":true,"preset":9}}'
     ),
+    # level 6: ensemble-x1, 512 KiB chunks, n_ctx 2048, lanes {'max': 32, 'min_bytes': 16384, 'shared': True}
+    18: (
+        '{"backend":{"bos":1,"discard":512,"keep":1,"n_ctx":2048,"name":"exact-v1"},"chunk_size":52428'
+        '8,"coder":{"name":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits"'
+        ':32},"lanes":{"max":32,"min_bytes":16384,"shared":true},"level":6,"model":{"bos":1,"n_vocab":'
+        '49152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6'
+        'f8c8c15e5bc70ea373728110db53"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":756388'
+        ',"lr":968166,"lr_boost":5808996,"lr_half":8000},"counts":{"max_candidates":24,"slots_log2":18'
+        '},"kind":"ensemble-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_'
+        'edges":[19661,39322,58982],"ctx2":null,"lr":363,"lr_boost":5816,"lr_half":2000,"lr_shift":20,'
+        '"w_max":524288,"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":'
+        '{"kind":"model-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a'
+        '503007a700826fc6977516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
 }
 
 RECIPES: Mapping[int, str] = MappingProxyType(_RECIPES)

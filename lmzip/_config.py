@@ -43,7 +43,7 @@ LEVELS: dict[int, LevelSpec] = {
     5: LevelSpec(chunk_size=64 << 10, n_ctx=1024,
                  lanes=LaneSpec(32, 16 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=512),
     6: LevelSpec(chunk_size=128 << 10, n_ctx=2048,
-                 lanes=LaneSpec(32, 16 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=1024),
+                 lanes=LaneSpec(32, 16 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=2048),
     7: LevelSpec(chunk_size=256 << 10, n_ctx=4096),
     8: LevelSpec(chunk_size=512 << 10, n_ctx=8192),
     9: LevelSpec(chunk_size=1 << 20, n_ctx=8192),
