@@ -55,6 +55,12 @@ EXTENSIONS = [
         extra_compile_args=_FLAGS,
     ),
     Extension(
+        "lmzip.models.bytecm._bytecm",
+        sources=["models/bytecm/_bytecm.c", "models/bytecm/bcm.c"],
+        depends=["models/bytecm/bcm.h", "coder/binarith.h"],
+        extra_compile_args=_FLAGS,
+    ),
+    Extension(
         "lmzip.models._xlanes",
         sources=["models/_xlanes.c"],
         depends=["models/xlanes_tables.h", "models/xlanes_passes.h"],

@@ -39,7 +39,8 @@ def compress(
 ) -> bytes:
     """Compress ``data`` and return a complete lmzip archive.
 
-    ``level`` 1-3 use xz only; 4-9 use the language model with growing context.
+    ``level`` 1-3 use the byte-level context-mixing engine (no model needed to decode);
+    4-9 use the language model with growing context.
     ``threads`` sets worker processes (speed only: the output never depends on it).
     ``lanes`` cuts each chunk into that many lanes coded in lockstep (None or 0: the
     level's default; 1: one stream per chunk, the best ratio and the slowest).

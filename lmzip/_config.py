@@ -28,14 +28,16 @@ class LevelSpec:
     lanes: LaneSpec = LaneSpec()  # how each chunk is cut into lanes coded in lockstep
     lane_chunk_size: int = 0
     lane_n_ctx: int = 0
+    cm_level: int = 3  # the byte-level CM engine's level (models/bytecm), tried on every chunk
 
 
 # Chunk size is fixed by the level (or --chunk-size), never by the worker count, so the
 # archive is byte-identical for any -T. Bigger chunks keep more context per LLM window.
 LEVELS: dict[int, LevelSpec] = {
-    1: LevelSpec(chunk_size=1 << 20, n_ctx=0),
-    2: LevelSpec(chunk_size=1 << 20, n_ctx=0),
-    3: LevelSpec(chunk_size=1 << 20, n_ctx=0),
+    # Levels 1-3: the byte-level context-mixing engine (or xz, or stored: the smallest).
+    1: LevelSpec(chunk_size=1 << 20, n_ctx=0, cm_level=1),
+    2: LevelSpec(chunk_size=1 << 20, n_ctx=0, cm_level=2),
+    3: LevelSpec(chunk_size=1 << 20, n_ctx=0, cm_level=3),
     # Levels 4-6 code lanes in lockstep (issue 8: README "Lanes"); --lanes 1 gives their
     # single-stream form. Lane groups of 512 KiB: a 1 MB input keeps two workers busy.
     4: LevelSpec(chunk_size=32 << 10, n_ctx=512, ensemble=False,
@@ -84,6 +86,7 @@ class CodingConfig:
     predictor: dict[str, Any] = field(default_factory=lambda: {"kind": "llm"})
     backend: str = EXACT_BACKEND
     lanes: LaneSpec = LaneSpec()
+    cm: dict[str, Any] | None = None  # byte-level CM engine parameters (None: not tried)
 
     @property
     def coder_params(self) -> dict[str, Any]:
@@ -131,16 +134,21 @@ class CodingConfig:
             predictor = xensemble_params()
         else:
             predictor = {"kind": "llm"}
+        cm = None
+        if spec.cm_level:
+            from lmzip.models import bytecm
+
+            cm = bytecm.default_params(spec.cm_level)
         return cls(level=level, chunk_size=size, n_ctx=ctx, discard=ctx // 4 if ctx else 0, predictor=predictor,
-                   lanes=lane_spec)
+                   lanes=lane_spec, cm=cm)
 
     def with_model(self, model: ModelIdentity) -> "CodingConfig":
         return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, model,
-                            self.predictor, self.backend, self.lanes)
+                            self.predictor, self.backend, self.lanes, self.cm)
 
     def with_lanes(self, lanes: LaneSpec) -> "CodingConfig":
         return CodingConfig(self.level, self.chunk_size, self.n_ctx, self.keep, self.discard, self.model,
-                            self.predictor, self.backend, lanes)
+                            self.predictor, self.backend, lanes, self.cm)
 
     def to_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -149,6 +157,8 @@ class CodingConfig:
             "coder": self.coder_params,
             "xz": XZ_PARAMS,
         }
+        if self.cm is not None:  # absent in older archives: no CM chunks
+            params["cm"] = self.cm
         if self.uses_llm:
             assert self.model is not None, "LLM config without a model identity"
             params["model"] = self.model.to_params()
@@ -187,8 +197,14 @@ class CodingConfig:
             coder = CODER_PARAMS_EXACT if name == EXACT_BACKEND else CODER_PARAMS
             if params.get("coder", coder) != coder:
                 raise UnsupportedVersionError(f"unsupported entropy coder {params['coder']!r}")
+            cm = params.get("cm")
+            if cm is not None:
+                from lmzip.models import bytecm
+
+                bytecm.check_params(cm)  # a header is data: bounded before anything is allocated
+                cm = dict(cm)
             if backend is None:
-                return cls(level=level, chunk_size=chunk_size, n_ctx=0)
+                return cls(level=level, chunk_size=chunk_size, n_ctx=0, cm=cm)
             tok = params["tokenizer"]
             if tok.get("kind") != TOKENIZER_KIND:
                 raise UnsupportedVersionError(f"unsupported tokenizer scheme {tok.get('kind')!r}")
@@ -207,6 +223,7 @@ class CodingConfig:
                 predictor=dict(params["predictor"]),
                 backend=name,
                 lanes=lanes,
+                cm=cm,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UnsupportedVersionError(f"archive header parameters not understood: {exc!r}") from None

@@ -380,7 +380,7 @@ def _make_app(prog: str, force_decompress: bool, force_stdout: bool) -> typer.Ty
         verbose: bool = typer.Option(False, "-v", "--verbose", help="more output"),
         quiet: bool = typer.Option(False, "-q", "--quiet", help="no summary, warnings or progress"),
         threads: int = typer.Option(0, "-T", "--threads", help="worker processes (0: one per core); never changes the output"),
-        level: int = typer.Option(DEFAULT_LEVEL, "--level", min=1, max=9, help="1-3: xz only; 4-9: LLM, longer context (-1..-9)"),
+        level: int = typer.Option(DEFAULT_LEVEL, "--level", min=1, max=9, help="1-3: byte-level context mixing (no model needed); 4-9: LLM, longer context (-1..-9)"),
         model: Optional[Path] = typer.Option(None, "--model", help="llama.cpp GGUF model (default: bundled SmolLM2-135M)"),
         chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="bytes per independently coded chunk (default: by level)"),
         context: Optional[int] = typer.Option(None, "--context", help="LLM context window in tokens (default: by level)"),

@@ -1,0 +1,184 @@
+/* lmzip.models.bytecm._bytecm: CPython binding of the bytecm engine (bcm.c).
+ *
+ * compress(data, params) -> bytes and decompress(payload, size, params) -> bytes, where
+ * params is a sequence of BCM_NPARAM ints (the wrapper in __init__.py builds it from
+ * the JSON parameter dict). One call codes a whole chunk with the GIL released. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "bcm.h"
+#include "../../coder/binarith.h"
+
+static int get_params(PyObject *seq, int32_t *P) {
+    PyObject *fast = PySequence_Fast(seq, "params must be a sequence of ints");
+    if (!fast) return -1;
+    if (PySequence_Fast_GET_SIZE(fast) != BCM_NPARAM) {
+        Py_DECREF(fast);
+        PyErr_Format(PyExc_ValueError, "expected %d parameters", BCM_NPARAM);
+        return -1;
+    }
+    for (int i = 0; i < BCM_NPARAM; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (v == -1 && PyErr_Occurred()) {
+            Py_DECREF(fast);
+            return -1;
+        }
+        if (v < INT32_MIN || v > INT32_MAX) {
+            Py_DECREF(fast);
+            PyErr_SetString(PyExc_ValueError, "parameter out of range");
+            return -1;
+        }
+        P[i] = (int32_t)v;
+    }
+    Py_DECREF(fast);
+    const char *msg = bcm_check_params(P, BCM_NPARAM);
+    if (msg) {
+        PyErr_SetString(PyExc_ValueError, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *py_compress(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    PyObject *params;
+    if (!PyArg_ParseTuple(args, "y*O", &data, &params)) return NULL;
+    int32_t P[BCM_NPARAM];
+    if (get_params(params, P) < 0 || (size_t)data.len > BCM_MAX_SIZE) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chunk too large");
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = bcm_compress(P, (const uint8_t *)data.buf, (size_t)data.len, &out, &out_len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc != 0) {
+        free(out);
+        PyErr_SetString(PyExc_ValueError, "bad parameters");
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    free(out);
+    return res;
+}
+
+static PyObject *py_decompress(PyObject *self, PyObject *args) {
+    Py_buffer payload;
+    Py_ssize_t size;
+    PyObject *params;
+    if (!PyArg_ParseTuple(args, "y*nO", &payload, &size, &params)) return NULL;
+    int32_t P[BCM_NPARAM];
+    if (get_params(params, P) < 0) {
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    if (size < 0 || (size_t)size > BCM_MAX_SIZE) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "size out of range");
+        return NULL;
+    }
+    if ((uint64_t)size > ((uint64_t)payload.len + 16) * BCM_MAX_RATIO) { /* before allocating */
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "corrupt bytecm payload (too short for its size)");
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize(NULL, size);
+    if (!res) {
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    int rc;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(res);
+    Py_BEGIN_ALLOW_THREADS
+    rc = bcm_decompress(P, (const uint8_t *)payload.buf, (size_t)payload.len, out, (size_t)size);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&payload);
+    if (rc == 0) return res;
+    Py_DECREF(res);
+    if (rc == -1) return PyErr_NoMemory();
+    PyErr_SetString(PyExc_ValueError, rc == -2 ? "bad parameters" : "corrupt bytecm payload");
+    return NULL;
+}
+
+static PyObject *py_check(PyObject *self, PyObject *args) {
+    PyObject *params;
+    Py_ssize_t size = 0;
+    if (!PyArg_ParseTuple(args, "O|n", &params, &size)) return NULL;
+    int32_t P[BCM_NPARAM];
+    if (get_params(params, P) < 0) return NULL;
+    return PyLong_FromSize_t(bcm_memory(P, size < 0 ? 0 : (size_t)size));
+}
+
+/* Test hook for coder/binarith.h alone: code bits[i] (bytes 0/1) with P(1) = probs[i]
+ * (uint16, native order, 1..65535), decode them back and return (payload, decoded). */
+static PyObject *py_coder_roundtrip(PyObject *self, PyObject *args) {
+    Py_buffer bits, probs;
+    if (!PyArg_ParseTuple(args, "y*y*", &bits, &probs)) return NULL;
+    PyObject *res = NULL;
+    const uint8_t *b = (const uint8_t *)bits.buf;
+    const uint16_t *p = (const uint16_t *)probs.buf;
+    Py_ssize_t n = bits.len;
+    if (probs.len != 2 * n) {
+        PyErr_SetString(PyExc_ValueError, "need one uint16 probability per bit");
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (p[i] == 0 || b[i] > 1) {
+            PyErr_SetString(PyExc_ValueError, "bits must be 0/1 and probabilities 1..65535");
+            goto done;
+        }
+    BinArith enc, dec;
+    if (ba_enc_init(&enc, (size_t)n / 8 + 16) < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) ba_code(&enc, b[i], p[i]);
+    if (ba_enc_flush(&enc) < 0) {
+        free(enc.out);
+        PyErr_NoMemory();
+        goto done;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n);
+    if (!out) {
+        free(enc.out);
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    ba_dec_init(&dec, enc.out, enc.out_len);
+    for (Py_ssize_t i = 0; i < n; i++) o[i] = (uint8_t)ba_code(&dec, 0, p[i]);
+    int ok = ba_dec_check(&dec) == 0;
+    res = Py_BuildValue("(y#Oi)", enc.out, (Py_ssize_t)enc.out_len, out, ok);
+    Py_DECREF(out);
+    free(enc.out);
+done:
+    PyBuffer_Release(&bits);
+    PyBuffer_Release(&probs);
+    return res;
+}
+
+static PyMethodDef methods[] = {
+    {"coder_roundtrip", py_coder_roundtrip, METH_VARARGS,
+     "coder_roundtrip(bits, probs_u16) -> (payload, decoded_bits, consumed_exactly): coder/binarith.h test hook"},
+    {"compress", py_compress, METH_VARARGS, "compress(data, params) -> payload"},
+    {"decompress", py_decompress, METH_VARARGS, "decompress(payload, size, params) -> data (ValueError if corrupt)"},
+    {"memory", py_check, METH_VARARGS, "memory(params, size=0) -> bytes of heap (ValueError if params are bad)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_bytecm", "bytecm engine", -1, methods};
+
+PyMODINIT_FUNC PyInit__bytecm(void) {
+    bcm_init();
+    PyObject *m = PyModule_Create(&moddef);
+    if (!m) return NULL;
+    if (PyModule_AddIntConstant(m, "NPARAM", BCM_NPARAM) < 0 || PyModule_AddIntConstant(m, "VERSION", BCM_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,70 @@
+"""Write the fuzz harness's seed corpus (models/bytecm/fuzz/seeds): valid payloads.
+
+Each seed is: mode byte, decoded size (u16 LE), [raw params], payload; see
+fuzz_decode.c. Payloads are made with the harness's shrunk tables (hash_log <= 16,
+match_log <= 12), so they decode to their data and the fuzzer starts from deep inside
+the decoder. Run: python models/bytecm/fuzz/make_seeds.py
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import sys
+
+from lmzip.models import bytecm
+
+
+def shrunk(level: int) -> dict:
+    p = bytecm.default_params(level)
+    p["hash_log"] = min(p["hash_log"], 16)
+    p["match_log"] = min(p["match_log"], 12)
+    return p
+
+
+def samples() -> dict[str, bytes]:
+    rnd = random.Random(9)
+    text = (b"The quick brown fox jumps over the lazy dog. " * 6 + b"Alice was beginning to get very tired.\n") * 3
+    csv = b"".join(b"%d,%s,%d.%02d\n" % (i, b"name%d" % (i % 7), i * 3, i % 100) for i in range(60))[:500]
+    x86 = bytes(rnd.randrange(256) for _ in range(64))
+    code = bytearray()
+    for i in range(30):  # call rel32 with small offsets, as in x86 code
+        code += b"\x55\x48\x89\xe5\xe8" + struct.pack("<i", -(i * 37) - 100)
+    return {
+        "text": text[:500],
+        "csv": csv[:1000],
+        "runs": b"\x00" * 200 + b"\xff" * 150 + b"ab" * 60,
+        "random": bytes(rnd.randrange(256) for _ in range(400)),
+        "x86": x86 + bytes(code),
+        "one": b"A",
+        "all256": bytes(range(256)),
+    }
+
+
+def main() -> None:
+    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+    os.makedirs(out, exist_ok=True)
+    for level in (1, 2, 3):
+        p = shrunk(level)
+        for name, data in samples().items():
+            payload = bytecm.compress(data, p)
+            assert bytecm.decompress(payload, len(data), p) == data
+            head = bytes([level - 1]) + struct.pack("<H", len(data))
+            with open(os.path.join(out, f"L{level}-{name}"), "wb") as f:
+                f.write(head + payload)
+        # round-trip mode: the data itself
+        with open(os.path.join(out, f"L{level}-roundtrip-text"), "wb") as f:
+            f.write(bytes([0x80 | (level - 1)]) + b"\0\0" + samples()["text"][:400])
+    # raw parameters (mode 3): level 2's, with the payload made for them
+    p = shrunk(2)
+    arr = bytecm._to_array(p)
+    data = samples()["csv"]
+    payload = bytecm.compress(data, p)
+    with open(os.path.join(out, "raw-params-csv"), "wb") as f:
+        f.write(bytes([3]) + struct.pack("<H", len(data)) + struct.pack(f"<{len(arr)}h", *arr) + payload)
+    print(f"wrote seeds to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
