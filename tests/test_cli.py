@@ -308,7 +308,7 @@ def test_list(run_cli, tmp_path, text_2k):
     assert float(row[3]) == pytest.approx(8 * size / len(text_2k), abs=1e-3)
     assert row[4] == "3"
     assert row[5] == "0"  # no LLM chunk, no lanes
-    assert row[6] == "xz"
+    assert row[6] == "cm"  # level 1: the byte-level CM engine
     assert row[7] == "xxh64:..." + xxhash.xxh64_hexdigest(text_2k)[-8:]
     assert "none" in r.stdout.decode()  # no model at level 1
     r = run_cli("-l", "-v", "t.txt.lmz", cwd=tmp_path)
@@ -505,7 +505,7 @@ def test_model_mismatch_is_one_line_error(run_cli, tmp_path, mismatched_llm_blob
 def test_corrupt_chunk_with_workers_is_one_line_error(run_cli, tmp_path, codec4, binary_mix, layout):
     blob = codec4.compress(binary_mix)  # a level-4 archive: its chunks are decoded by the workers
     (rec,) = layout.chunk_records(blob)
-    assert rec.method == layout.XZ
+    assert rec.method in (layout.XZ, 3)  # xz or the CM engine (method 3)
     bad = bytearray(blob)
     bad[rec.payload_start:rec.payload_end] = bytes(rec.payload_end - rec.payload_start)  # LZMA2 ends at once
     (tmp_path / "n.bin.lmz").write_bytes(layout.fix_chunk_crcs(bad, rec))
