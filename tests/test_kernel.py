@@ -115,9 +115,11 @@ def extreme_activations(B: int, k: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("path", ALL_PATHS)
 @pytest.mark.parametrize("kind", ["q4_1", "q8_0"])
-@pytest.mark.parametrize("B,k", [(1, 160), (3, 160), (9, 160), (5, 32 * 101)])
+@pytest.mark.parametrize("B,k", [(1, 160), (2, 160), (3, 160), (6, 96), (9, 160), (16, 96), (5, 32 * 101)])
 def test_matmul_matches_reference(path, kind, B, k):
-    w = random_qmatrix(kind, 21, k, seed=B)  # 21 rows: a partial group of 8
+    # 21 rows: a partial group of 8; vector paths take lanes in tiles of 4 (and the rest)
+    # and groups in pairs (and a last one alone)
+    w = random_qmatrix(kind, 21, k, seed=B)
     x = extreme_activations(B, k, seed=B + 10)
     ref = reference.matmul(x, w)
     assert same_bits(kernel.matmul(x, w, path), ref)
@@ -179,14 +181,19 @@ def test_silu_matches_arith(path):
     assert same_bits(kernel.silu(g, path), ref)
 
 
-def test_rms_scale_matches_arith():
+@pytest.mark.parametrize("path", ALL_PATHS)
+def test_rms_scale_matches_arith(path):
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((40, 576)) * np.exp2(rng.integers(-140, 120, (40, 1)))).astype(F32)
     x[0] = 0
     x[1] = 0
     x[1, 5] = F32(1e-45)  # the smallest subnormal
     x[2, :3] = F32(3.4e38)
-    assert same_bits(kernel.rms_scale(x, F32(1e-5)), arith.rms_scale(x, F32(1e-5)))
+    x[3, 0] = F32(1e30)  # the rest of the row rounds to zero or underflows when scaled
+    x[4] = rng.integers(-3, 4, 576)  # small integers: ties when scaled
+    assert same_bits(kernel.rms_scale(x, F32(1e-5), path), arith.rms_scale(x, F32(1e-5)))
+    y = x[:, :100]  # not a multiple of 8
+    assert same_bits(kernel.rms_scale(y, F32(1e-5), path), arith.rms_scale(y, F32(1e-5)))
 
 
 # -- the whole model -------------------------------------------------------------------

@@ -451,7 +451,7 @@ static PyObject *mod_attend(PyObject *mod, PyObject *args) {
                 }
             memcpy(sk, vw[2].buf, (size_t)n * 4);
             memcpy(sv, vw[4].buf, (size_t)n * 4);
-            AttnIn in = {(int)r, (int)n, vw[0].buf, kt, sk, vt, sv};
+            AttnIn in = {(int)r, (int)n, vw[0].buf, kt, sk, vt, sv, NULL, NULL};
             kops_get(p)->attend(&in, vw[5].buf, &sc);
             ret = Py_NewRef(Py_None);
         } else {
@@ -507,13 +507,17 @@ static PyObject *mod_silu(PyObject *mod, PyObject *args) {
     return ret;
 }
 
-/* rms_scale(x float32[R, n], n, eps, out float32[R]): arith.rms_scale (shared by all paths) */
+/* rms_scale(x float32[R, n], n, eps, out float32[R], path="scalar"): arith.rms_scale */
 static PyObject *mod_rms_scale(PyObject *mod, PyObject *args) {
     (void)mod;
     PyObject *xo, *oo;
     int n;
     float eps;
-    if (!PyArg_ParseTuple(args, "OifO", &xo, &n, &eps, &oo)) return NULL;
+    const char *name = "scalar";
+    if (!PyArg_ParseTuple(args, "OifO|s", &xo, &n, &eps, &oo, &name)) return NULL;
+    const int p = runnable_path(name);
+    if (p < 0) return NULL;
+    const KOps *ops = kops_get(p);
     if (n < 1) {
         PyErr_SetString(PyExc_ValueError, "n must be positive");
         return NULL;
@@ -525,7 +529,7 @@ static PyObject *mod_rms_scale(PyObject *mod, PyObject *args) {
     if (xv.len != R * n * 4) {
         PyErr_SetString(PyExc_ValueError, "x must be float32 [R, n]");
     } else if (get_buf(oo, &ov, R * 4, 1, "out") == 0) {
-        for (Py_ssize_t r = 0; r < R; r++) ((float *)ov.buf)[r] = k_rms_scale((const float *)xv.buf + r * n, n, eps);
+        for (Py_ssize_t r = 0; r < R; r++) ((float *)ov.buf)[r] = ops->rms_scale((const float *)xv.buf + r * n, n, eps);
         PyBuffer_Release(&ov);
         ret = Py_NewRef(Py_None);
     }
@@ -535,7 +539,7 @@ static PyObject *mod_rms_scale(PyObject *mod, PyObject *args) {
 
 static PyMethodDef module_methods[] = {
     {"silu", mod_silu, METH_VARARGS, "silu(path, g, out): arith.silu"},
-    {"rms_scale", mod_rms_scale, METH_VARARGS, "rms_scale(x, n, eps, out): arith.rms_scale"},
+    {"rms_scale", mod_rms_scale, METH_VARARGS, "rms_scale(x, n, eps, out, path='scalar'): arith.rms_scale"},
     {"cpu_paths", mod_cpu_paths, METH_NOARGS, "kernel paths compiled in that this CPU runs"},
     {"selftest", mod_selftest, METH_VARARGS, "selftest(path) -> (ok, message): the path against the scalar path"},
     {"matmul", mod_matmul, METH_VARARGS, "matmul(path, kind, n, k, raw, x, out): reference.matmul"},

@@ -40,6 +40,7 @@ typedef struct {
     size_t qbytes;               /* bytes of qs per group-block: 128 or 256 */
     uint8_t *qs;
     uint16_t *dm;
+    int shared;                  /* qs and dm are in a model's arena (not freed one by one) */
 } QMat;
 
 /* Quantized activations of B lanes: lane b's int8 values at xq + b*qstride, block scales
@@ -59,6 +60,9 @@ typedef struct {
     const float *sk;          /* [>= ceil8(n)] key scales */
     const int8_t *v;          /* value pairs: (t, d) at (t/2)*128 + d*2 + t%2 */
     const float *sv;          /* [>= ceil8(n)] value scales */
+    /* the cache of the call that follows (for prefetching; NULL: none) */
+    const int16_t *next_k;
+    const float *next_sk;
 } AttnIn;
 
 typedef struct {
@@ -81,6 +85,12 @@ typedef struct {
     void (*attend)(const AttnIn *in, float *out, AttnScratch *scr);
     /* g[i] = silu(g[i]) * u[i] */
     void (*silu_mul)(float *g, const float *u, int n);
+    /* arith.rms_scale of n values (k_rms_scale) */
+    float (*rms_scale)(const float *x, int n, float eps);
+    /* arith.quantize_vector of n values, n a multiple of 8 (k_quant_vec) */
+    void (*quant_vec)(const float *x, int n, float qmax, int32_t *q, float *s);
+    /* RoPE in place on nv head vectors (adjacent pairs) with one position's table rows (k_rope) */
+    void (*rope)(float *v, int nv, const float *cs, const float *sn);
 } KOps;
 
 /* The operations of a path, or NULL when not compiled in / not supported by this CPU. */
@@ -115,6 +125,7 @@ float k_f16(uint16_t h);
 float k_exp2(float u);
 void k_quant_vec(const float *x, int n, float qmax, int32_t *q, float *s);
 float k_rms_scale(const float *x, int n, float eps);
+void k_rope(float *v, int nv, const float *cs, const float *sn);
 void k_attend_prep_q(const float *q, int32_t *qpair, float *sqs);
 
 /* -- repacking and the model (kmodel.c) ---------------------------------------------- */

@@ -169,9 +169,9 @@ def silu(g: np.ndarray, path: str = "scalar") -> np.ndarray:
     return out
 
 
-def rms_scale(x: np.ndarray, eps: np.float32) -> np.ndarray:
-    """``arith.rms_scale(x, eps)`` as the kernel computes it: x [..., n] -> [...]."""
+def rms_scale(x: np.ndarray, eps: np.float32, path: str = "scalar") -> np.ndarray:
+    """``arith.rms_scale(x, eps)`` on a kernel path: x [..., n] -> [...]."""
     x = _f32(x)
     out = np.empty(x.shape[:-1], dtype=np.float32)
-    _kernel.rms_scale(x, x.shape[-1], float(np.float32(eps)), out)
+    _kernel.rms_scale(x, x.shape[-1], float(np.float32(eps)), out, resolve_path(path))
     return out

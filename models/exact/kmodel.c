@@ -110,7 +110,29 @@ static void kfree(void *ptr) {
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 
-int qmat_pack(QMat *m, int kind, int n, int k, const uint8_t *raw) {
+/* Zeroed memory carved out of one block (kalloc: large, so on huge pages): a model's
+ * repacked weights, read once per step in one long stream, in as few pages as possible. */
+typedef struct {
+    uint8_t *base;
+    size_t used, size;
+} KArena;
+
+static void *arena_take(KArena *a, size_t bytes) {
+    bytes = (bytes + 63) / 64 * 64;
+    if (a->used + bytes > a->size) return NULL;
+    void *p = a->base + a->used;
+    a->used += bytes;
+    return p;
+}
+
+/* Bytes qmat_pack needs for an [n, k] matrix (in an arena). */
+static size_t qmat_bytes(int kind, int n, int k) {
+    const size_t nblk = (size_t)((n + RG - 1) / RG) * (size_t)(k / QB);
+    return (nblk * (kind == KIND_Q4_1 ? 128 : 256) + 63) / 64 * 64 +
+           (nblk * (kind == KIND_Q4_1 ? 16 : 8) * sizeof(uint16_t) + 63) / 64 * 64;
+}
+
+static int qmat_pack_in(QMat *m, int kind, int n, int k, const uint8_t *raw, KArena *arena) {
     memset(m, 0, sizeof(*m));
     if (k % QB || n <= 0 || k <= 0 || (kind != KIND_Q4_1 && kind != KIND_Q8_0)) return -1;
     m->kind = kind;
@@ -121,8 +143,14 @@ int qmat_pack(QMat *m, int kind, int n, int k, const uint8_t *raw) {
     m->ds = kind == KIND_Q4_1 ? 16 : 8;
     m->qbytes = kind == KIND_Q4_1 ? 128 : 256;
     const size_t nblk = (size_t)m->ng * m->nb;
-    m->qs = kalloc(nblk * m->qbytes);
-    m->dm = kalloc(nblk * m->ds * sizeof(uint16_t));
+    if (arena) {
+        m->shared = 1;
+        m->qs = arena_take(arena, nblk * m->qbytes);
+        m->dm = arena_take(arena, nblk * m->ds * sizeof(uint16_t));
+    } else {
+        m->qs = kalloc(nblk * m->qbytes);
+        m->dm = kalloc(nblk * m->ds * sizeof(uint16_t));
+    }
     if (!m->qs || !m->dm) {
         qmat_free(m);
         return -1;
@@ -155,9 +183,13 @@ int qmat_pack(QMat *m, int kind, int n, int k, const uint8_t *raw) {
     return 0;
 }
 
+int qmat_pack(QMat *m, int kind, int n, int k, const uint8_t *raw) { return qmat_pack_in(m, kind, n, k, raw, NULL); }
+
 void qmat_free(QMat *m) {
-    kfree(m->qs);
-    kfree(m->dm);
+    if (!m->shared) {
+        kfree(m->qs);
+        kfree(m->dm);
+    }
     m->qs = NULL;
     m->dm = NULL;
 }
@@ -269,12 +301,13 @@ static size_t cache_slot(const KModel *m, int lane, int layer, int g) {
     return ((size_t)lane * m->n_layer + layer) * m->G + g;
 }
 
-static int pack_layer_mat(QMat *dst, const KRawMat *src, int n, int k, const char *what, char *err, size_t errlen) {
+static int pack_layer_mat(QMat *dst, const KRawMat *src, int n, int k, const char *what, KArena *arena, char *err,
+                          size_t errlen) {
     if (src->n != n || src->k != k) {
         snprintf(err, errlen, "%s is [%d, %d], expected [%d, %d]", what, src->n, src->k, n, k);
         return -1;
     }
-    if (qmat_pack(dst, src->kind, src->n, src->k, src->raw) != 0) {
+    if (qmat_pack_in(dst, src->kind, src->n, src->k, src->raw, arena) != 0) {
         snprintf(err, errlen, "cannot repack %s (kind %d)", what, src->kind);
         return -1;
     }
@@ -300,6 +333,7 @@ void kmodel_free(KModel *m) {
         free(m->layers);
     }
     qmat_free(&m->head);
+    kfree(m->wmem);
     if (m->acc)
         for (int t = 0; t < m->n_threads; t++) kfree(m->acc[t]);
     free(m->acc);
@@ -386,7 +420,17 @@ KModel *kmodel_new(const KRawModel *raw, int path, int n_ctx, int n_lanes, int n
     m->emb_kind = raw->embd.kind;
     m->emb_raw = raw->embd.raw;
     m->emb_rowbytes = (size_t)(D / QB) * (raw->embd.kind == KIND_Q4_1 ? 20 : 34);
-    if (pack_layer_mat(&m->head, &raw->head, V, D, "output", err, errlen)) goto fail;
+    size_t wbytes = qmat_bytes(raw->head.kind, V, D);
+    for (int i = 0; i < m->n_layer; i++) {
+        const KRawLayer *rl = &raw->layers[i];
+        wbytes += qmat_bytes(rl->wq.kind, D, D) + qmat_bytes(rl->wk.kind, G * HD, D) + qmat_bytes(rl->wv.kind, G * HD, D) +
+                  qmat_bytes(rl->wo.kind, D, D) + qmat_bytes(rl->wg.kind, F, D) + qmat_bytes(rl->wu.kind, F, D) +
+                  qmat_bytes(rl->wd.kind, D, F);
+    }
+    m->wmem = kalloc(wbytes);
+    if (!m->wmem) goto oom;
+    KArena arena = {m->wmem, 0, wbytes};
+    if (pack_layer_mat(&m->head, &raw->head, V, D, "output", &arena, err, errlen)) goto fail;
     m->layers = calloc((size_t)m->n_layer, sizeof(KLayer));
     if (!m->layers) goto oom;
     for (int i = 0; i < m->n_layer; i++) {
@@ -395,13 +439,13 @@ KModel *kmodel_new(const KRawModel *raw, int path, int n_ctx, int n_lanes, int n
         l->attn_norm = copy_floats(rl->attn_norm, (size_t)D);
         l->ffn_norm = copy_floats(rl->ffn_norm, (size_t)D);
         if (!l->attn_norm || !l->ffn_norm) goto oom;
-        if (pack_layer_mat(&l->wq, &rl->wq, D, D, "attn_q", err, errlen) ||
-            pack_layer_mat(&l->wk, &rl->wk, G * HD, D, "attn_k", err, errlen) ||
-            pack_layer_mat(&l->wv, &rl->wv, G * HD, D, "attn_v", err, errlen) ||
-            pack_layer_mat(&l->wo, &rl->wo, D, D, "attn_output", err, errlen) ||
-            pack_layer_mat(&l->wg, &rl->wg, F, D, "ffn_gate", err, errlen) ||
-            pack_layer_mat(&l->wu, &rl->wu, F, D, "ffn_up", err, errlen) ||
-            pack_layer_mat(&l->wd, &rl->wd, D, F, "ffn_down", err, errlen))
+        if (pack_layer_mat(&l->wq, &rl->wq, D, D, "attn_q", &arena, err, errlen) ||
+            pack_layer_mat(&l->wk, &rl->wk, G * HD, D, "attn_k", &arena, err, errlen) ||
+            pack_layer_mat(&l->wv, &rl->wv, G * HD, D, "attn_v", &arena, err, errlen) ||
+            pack_layer_mat(&l->wo, &rl->wo, D, D, "attn_output", &arena, err, errlen) ||
+            pack_layer_mat(&l->wg, &rl->wg, F, D, "ffn_gate", &arena, err, errlen) ||
+            pack_layer_mat(&l->wu, &rl->wu, F, D, "ffn_up", &arena, err, errlen) ||
+            pack_layer_mat(&l->wd, &rl->wd, D, F, "ffn_down", &arena, err, errlen))
             goto fail;
     }
     const size_t slots = (size_t)n_lanes * m->n_layer * G;
@@ -477,10 +521,10 @@ int kmodel_copy_lane(KModel *dst, int dl, const KModel *src, int sl) {
 }
 
 /* One key vector: write quantized k (K_MAX) at slot t. */
-static void put_key(int16_t *kc, float *sk, int t, const float *k) {
+static void put_key(const KOps *ops, int16_t *kc, float *sk, int t, const float *k) {
     int32_t q[HD];
     float s;
-    k_quant_vec(k, HD, 32767.0f, q, &s);
+    ops->quant_vec(k, HD, 32767.0f, q, &s);
     int16_t *tile = kc + (size_t)(t / KT) * KT * HD + (t % KT) * 2;
     for (int d = 0; d < HD; d++) tile[(d / 2) * KT * 2 + (d & 1)] = (int16_t)q[d];
     sk[t] = s;
@@ -513,7 +557,7 @@ int kmodel_slide(KModel *m, int lane, int keep, int drop, char *err, size_t errl
                     kr[2 * i + 1] = (b * cs[i]) - (a * sn[i]);
                 }
                 const int u = t - drop;
-                put_key(kc, sk, u, kr);
+                put_key(m->ops, kc, sk, u, kr);
                 for (int d = 0; d < HD; d++)
                     vc[(size_t)(u / 2) * 2 * HD + d * 2 + (u & 1)] = vc[(size_t)(t / 2) * 2 * HD + d * 2 + (t & 1)];
                 sv[u] = sv[t];
@@ -579,6 +623,13 @@ static void att_region(void *vctx, int tid, int nth) {
         in.sk = m->skc + slot * m->tp;
         in.v = m->vc + slot * m->tp * HD;
         in.sv = m->svc + slot * m->tp;
+        in.next_k = NULL;
+        in.next_sk = NULL;
+        if (it + 1 < hi) {
+            const size_t ns = cache_slot(m, m->lane[(it + 1) / m->G], c->layer, (it + 1) % m->G);
+            in.next_k = m->kc + ns * m->tp * HD;
+            in.next_sk = m->skc + ns * m->tp;
+        }
         m->ops->attend(&in, m->att + (size_t)b * m->D + (size_t)g * m->r * HD, &m->ascr[tid]);
     }
 }
@@ -588,7 +639,7 @@ static void norm_quant(KModel *m, int b, const float *w) {
     const int D = m->D;
     const float *x = m->x + (size_t)b * D;
     float *h = m->h + (size_t)b * D;
-    const float r = k_rms_scale(x, D, m->eps);
+    const float r = m->ops->rms_scale(x, D, m->eps);
     for (int i = 0; i < D; i++) h[i] = (x[i] * r) * w[i];
     m->ops->quant_act(h, D, m->xq + b * m->xqs, m->s + b * m->ss, m->sx + b * m->ss);
 }
@@ -629,20 +680,13 @@ void kmodel_step(KModel *m, int B, const int *lanes, const int *tokens, float *l
             const int p = m->pos[b];
             const float *cs = m->cos + (size_t)p * HD / 2, *sn = m->sin + (size_t)p * HD / 2;
             float *q = m->qkv + b * m->qkvs;
-            for (int hh = 0; hh < H + G; hh++) { /* the query heads, then the key heads */
-                float *v = q + (size_t)hh * HD;
-                for (int i = 0; i < HD / 2; i++) {
-                    const float a = v[2 * i], c = v[2 * i + 1];
-                    v[2 * i] = (a * cs[i]) - (c * sn[i]);
-                    v[2 * i + 1] = (a * sn[i]) + (c * cs[i]);
-                }
-            }
+            m->ops->rope(q, H + G, cs, sn); /* the query heads, then the key heads */
             for (int g = 0; g < G; g++) {
                 const size_t slot = cache_slot(m, m->lane[b], li, g);
-                put_key(m->kc + slot * m->tp * HD, m->skc + slot * m->tp, p, q + D + (size_t)g * HD);
+                put_key(m->ops, m->kc + slot * m->tp * HD, m->skc + slot * m->tp, p, q + D + (size_t)g * HD);
                 int32_t vq[HD];
                 float vs;
-                k_quant_vec(q + D + (size_t)(G + g) * HD, HD, 127.0f, vq, &vs);
+                m->ops->quant_vec(q + D + (size_t)(G + g) * HD, HD, 127.0f, vq, &vs);
                 int8_t *vc = m->vc + slot * m->tp * HD + (size_t)(p / 2) * 2 * HD + (p & 1);
                 for (int d = 0; d < HD; d++) vc[2 * d] = (int8_t)vq[d];
                 m->svc[slot * m->tp + p] = vs;
@@ -829,6 +873,46 @@ int kselftest(int path, char *msg, size_t msglen) {
             bad = 1;
         }
     }
+    /* RMSNorm scale, vector quantization (key and value ranges) and RoPE, with extremes */
+    if (!bad) {
+        enum { NR = 576, NV = 12 };
+        static float xr[NR], v0[NV * HD], v1[NV * HD], cs[HD / 2], sn[HD / 2];
+        static int32_t q0[NR], q1[NR];
+        const float scales[8] = {1.0f, 3e-3f, 2e5f, 1e-30f, 1e30f, 1e-41f, 0.0f, 7.0f};
+        for (int t = 0; t < 8 && !bad; t++) {
+            for (int i = 0; i < NR; i++) xr[i] = rng_f(&rng, 4.0f) * scales[t];
+            if (t == 7)
+                for (int i = 0; i < NR; i++) xr[i] = (float)(int)(rng_u32(&rng) % 5) - 2.0f; /* ties */
+            if (t == 2) xr[5] = 3.0e38f;
+            const float eps = 1e-5f;
+            float r0 = ref->rms_scale(xr, NR, eps), r1 = ops->rms_scale(xr, NR, eps);
+            float s0, s1;
+            if (!same_bits(&r0, &r1, sizeof r0)) {
+                snprintf(msg, msglen, "rms scale differs");
+                bad = 1;
+            }
+            for (int qm = 0; qm < 2 && !bad; qm++) {
+                const float qmax = qm ? 32767.0f : 127.0f;
+                ref->quant_vec(xr, NR, qmax, q0, &s0);
+                ops->quant_vec(xr, NR, qmax, q1, &s1);
+                if (!same_bits(q0, q1, sizeof q0) || !same_bits(&s0, &s1, sizeof s0)) {
+                    snprintf(msg, msglen, "vector quantization differs");
+                    bad = 1;
+                }
+            }
+        }
+        for (int i = 0; i < HD / 2; i++) {
+            cs[i] = rng_f(&rng, 1.0f);
+            sn[i] = rng_f(&rng, 1.0f);
+        }
+        for (int i = 0; i < NV * HD; i++) v0[i] = v1[i] = i % 7 == 0 ? rng_f(&rng, 3e30f) : rng_f(&rng, 5.0f);
+        ref->rope(v0, NV, cs, sn);
+        ops->rope(v1, NV, cs, sn);
+        if (!bad && !same_bits(v0, v1, sizeof v0)) {
+            snprintf(msg, msglen, "rope differs");
+            bad = 1;
+        }
+    }
     /* attention: 3 heads, one short and one long window (past an int32 chunk), with ties */
     const int ns[3] = {1, 13, 2 * AV_CHUNK + 77};
     for (int ti = 0; ti < 3 && !bad; ti++) {
@@ -862,7 +946,7 @@ int kselftest(int path, char *msg, size_t msglen) {
             }
             for (int i = 0; i < 3 * HD; i++) q[i] = rng_f(&rng, 6.0f);
             for (int d = 0; d < HD; d++) q[2 * HD + d] = 0.0f; /* a zero query */
-            AttnIn in = {r, n, q, k, sk, v, sv};
+            AttnIn in = {r, n, q, k, sk, v, sv, NULL, NULL};
             ref->attend(&in, o0, &sc[0]);
             ops->attend(&in, o1, &sc[1]);
             if (!same_bits(o0, o1, sizeof o0)) {

@@ -47,6 +47,7 @@ typedef struct {
     float *out_norm;
     QMat head;
     KLayer *layers;
+    uint8_t *wmem; /* the repacked weights of head and layers, one block */
     int *n_past;
     int16_t *kc;
     int8_t *vc;

@@ -326,5 +326,6 @@ static void silu_mul_neon(float *g, const float *u, int n) {
     if (i < n) kops_scalar.silu_mul(g + i, u + i, n - i);
 }
 
-const KOps kops_neon = {PATH_NEON, quant_act_neon, matmul_neon, attend_neon, silu_mul_neon};
+const KOps kops_neon = {PATH_NEON, quant_act_neon, matmul_neon, attend_neon, silu_mul_neon,
+                        k_rms_scale, k_quant_vec, k_rope};
 #endif

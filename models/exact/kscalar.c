@@ -107,6 +107,16 @@ float k_rms_scale(const float *x, int n, float eps) {
     return (float)(1.0 / sqrt(v));
 }
 
+/* RoPE on nv head vectors: each adjacent pair (a, b) -> (a*c - b*s, a*s + b*c). */
+void k_rope(float *v, int nv, const float *cs, const float *sn) {
+    for (int h = 0; h < nv; h++, v += HD)
+        for (int i = 0; i < HD / 2; i++) {
+            const float a = v[2 * i], c = v[2 * i + 1];
+            v[2 * i] = (a * cs[i]) - (c * sn[i]);
+            v[2 * i + 1] = (a * sn[i]) + (c * cs[i]);
+        }
+}
+
 /* The query of one head as attend() uses it: int8 values with one scale sq, packed in
  * adjacent pairs (low 16 bits: even dim), and sq * 1/8. */
 void k_attend_prep_q(const float *q, int32_t *qpair, float *sqs) {
@@ -238,4 +248,5 @@ static void silu_mul_scalar(float *g, const float *u, int n) {
     }
 }
 
-const KOps kops_scalar = {PATH_SCALAR, quant_act_scalar, matmul_scalar, attend_scalar, silu_mul_scalar};
+const KOps kops_scalar = {PATH_SCALAR, quant_act_scalar, matmul_scalar, attend_scalar, silu_mul_scalar,
+                          k_rms_scale, k_quant_vec, k_rope};

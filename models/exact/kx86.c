@@ -19,7 +19,6 @@
 #undef SFX
 #undef K512
 #undef PATH_ID
-#undef FLOAT_PART
 
 #define TGT __attribute__((target("avx2,f16c,avx512f,avx512bw,avx512vl")))
 #define SFX(x) x##_avx512
