@@ -451,7 +451,7 @@ static PyObject *mod_attend(PyObject *mod, PyObject *args) {
                 }
             memcpy(sk, vw[2].buf, (size_t)n * 4);
             memcpy(sv, vw[4].buf, (size_t)n * 4);
-            AttnIn in = {(int)r, (int)n, vw[0].buf, kt, sk, vt, sv, NULL, NULL};
+            AttnIn in = {(int)r, (int)n, vw[0].buf, kt, sk, vt, sv, NULL, NULL, 0};
             kops_get(p)->attend(&in, vw[5].buf, &sc);
             ret = Py_NewRef(Py_None);
         } else {

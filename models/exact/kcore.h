@@ -60,9 +60,10 @@ typedef struct {
     const float *sk;          /* [>= ceil8(n)] key scales */
     const int8_t *v;          /* value pairs: (t, d) at (t/2)*128 + d*2 + t%2 */
     const float *sv;          /* [>= ceil8(n)] value scales */
-    /* the cache of the call that follows (for prefetching; NULL: none) */
+    /* the cache of the call that follows, n = next_n (for prefetching; NULL: none) */
     const int16_t *next_k;
     const float *next_sk;
+    int next_n;
 } AttnIn;
 
 typedef struct {
