@@ -56,8 +56,8 @@ EXTENSIONS = [
     ),
     Extension(
         "lmzip.models.bytecm._bytecm",
-        sources=["models/bytecm/_bytecm.c", "models/bytecm/bcm.c"],
-        depends=["models/bytecm/bcm.h", "coder/binarith.h"],
+        sources=["models/bytecm/_bytecm.c", "models/bytecm/bcm.c", "models/bytecm/lz.c"],
+        depends=["models/bytecm/bcm.h", "models/bytecm/lz.h", "coder/binarith.h"],
         extra_compile_args=_FLAGS,
     ),
     Extension(

@@ -458,6 +458,13 @@ _RECIPES: dict[int, str] = {
         'ind":"model-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503'
         '007a700826fc6977516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
     ),
+    # level 1: byte-level engine (bytecm-lz1), xz or stored per chunk
+    33: (
+        '{"chunk_size":1048576,"cm":{"chain":48,"hash_log":20,"kind":"bytecm-lz1","lc":8,"lp":0,"nice_'
+        'len":192,"parse":1,"pb":0},"coder":{"name":"constriction-range","precision":24,"quantizer":"i'
+        'nt-floor-v1","word_bits":32},"level":1,"xz":{"container":"raw-lzma2","extreme":true,"preset":'
+        "9}}"
+    ),
 }
 
 RECIPES: Mapping[int, str] = MappingProxyType(_RECIPES)

@@ -31,9 +31,15 @@ DEFAULT_FILES = ["canterbury/alice29.txt", "canterbury/fields.c", "canterbury/su
                  "calgary/obj2", "calgary/geo", "calgary/bib", "silesia/ooffice"]
 
 
+def cm_params(level: int) -> dict:
+    """The context-mixing engine's parameters of ``level``: level 1 is now the LZ engine, so
+    level 1 here means the CM engine's own level 1 (``legacy_params(1)``)."""
+    return bytecm.legacy_params(1) if level == 1 else bytecm.default_params(level)
+
+
 def variants(level: int) -> list[tuple[str, dict]]:
     """(label, parameter changes) pairs; only those that change something at this level."""
-    base = bytecm.default_params(level)
+    base = cm_params(level)
     out: list[tuple[str, dict]] = [("full engine", {})]
     cand = [
         ("no match model", {"match_log": 0, "match_long": 0}),
@@ -90,7 +96,7 @@ def main() -> None:
     full_total = None
     with ProcessPoolExecutor(args.jobs) as ex:
         for label, change in variants(args.level):
-            params = bytecm.default_params(args.level)
+            params = cm_params(args.level)
             params.update(change)
             res = list(ex.map(run, [(str(p), args.max_bytes, params) for p in paths]))
             tot_c, tot_n = sum(r[0] for r in res), sum(r[1] for r in res)

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Bits/byte and speed of the bytecm engine per level, side by side with xz -9e.
+"""Bits/byte and speed of the bytecm engines per level, side by side with xz -9e.
 
-Every chunk is compressed, decompressed and checked; speeds are CPU seconds of this
-process (time.process_time, one core), so a busy machine slows them less than wall time
-would. xz runs in the same process through Python's lzma (preset 9 | extreme, raw LZMA2
-as lmzip's xz chunks), so "x of xz" is measured side by side in one run.
+Level 1 is the LZ engine (kind bytecm-lz1), levels 2-3 the CM engine; "legacy" (in
+--levels) is the CM engine's former level 1. Every chunk is compressed, decompressed
+and checked; speeds are CPU seconds of this process (time.process_time, one core), so a
+busy machine slows them less than wall time would. xz runs in the same process through
+Python's lzma (preset 9 | extreme, raw LZMA2 as lmzip's xz chunks), so "x of xz" is
+measured side by side in one run: per file and level, the "c/d % of xz" columns are the
+level's compress and decompress speed as a percentage of xz -9e's on that file.
 
     python scripts/bytecm_bench.py                        # the default file set, levels 1-3
     python scripts/bytecm_bench.py --levels 1 --json out.json canterbury/alice29.txt
+    python scripts/bytecm_bench.py --levels 1,legacy        # the LZ level 1 and the old CM one
     python scripts/bytecm_bench.py --max-bytes 1000000 silesia/dickens
 
 Files are named relative to --corpora (default ../shared/corpora beside the repo) or
@@ -90,6 +94,10 @@ def run_ppmd(data: bytes, chunk: int) -> dict:
     return {"bytes": out, "c_s": tc, "d_s": td}
 
 
+def level_params(level) -> dict:
+    return bytecm.legacy_params(1) if level == "legacy" else bytecm.default_params(level)
+
+
 def run_cm(data: bytes, chunk: int, params: dict) -> dict:
     out, tc, td = 0, 0.0, 0.0
     for part in chunks(data, chunk):
@@ -116,15 +124,22 @@ def main() -> None:
     ap.add_argument("--no-xz", action="store_true")
     ap.add_argument("--ppmd", action="store_true", help="also PPMd order 8, 256 MB (pyppmd) sizes")
     args = ap.parse_args()
-    levels = [int(x) for x in args.levels.split(",")]
+    levels = [x if x == "legacy" else int(x) for x in args.levels.split(",")]
     names = args.files or DEFAULT_FILES
     rows = []
     cpu = cpu_info()
+
+    def lab(level):
+        return "Lleg" if level == "legacy" else f"L{level}"
+
     print(f"# CPU: {cpu['model']}  flags: {' '.join(cpu['flags']) or '-'}  python {platform.python_version()}")
     print(f"# speeds: KB/s of CPU time on one core; chunk {args.chunk} bytes; round trips verified")
-    head = f"{'file':24s} {'bytes':>9s} " + ("" if args.no_xz else f"{'xz-9e':>7s} ") + " ".join(f"{'L%d' % l:>7s}" for l in levels)
-    head += "   " + ("" if args.no_xz else f"{'xz c/d KB/s':>14s} ") + " ".join(f"{'L%d c/d KB/s' % l:>14s}" for l in levels)
+    head = f"{'file':24s} {'bytes':>9s} " + ("" if args.no_xz else f"{'xz-9e':>7s} ") + " ".join(f"{lab(l):>7s}" for l in levels)
+    head += "   " + ("" if args.no_xz else f"{'xz c/d KB/s':>14s} ") + " ".join(f"{'%s c/d KB/s' % lab(l):>14s}" for l in levels)
+    if not args.no_xz:
+        head += "   " + " ".join(f"{'%s c/d %% of xz' % lab(l):>17s}" for l in levels)
     print(head)
+    worst = {l: [float("inf"), float("inf")] for l in levels}
     totals = {"xz": [0, 0], **{l: [0, 0] for l in levels}}
     for name in names:
         path = Path(name) if os.path.exists(name) else Path(args.corpora) / name
@@ -142,7 +157,7 @@ def main() -> None:
             totals["xz"][0] += row["xz"]["bytes"]
             totals["xz"][1] += len(data)
         for lvl in levels:
-            row[f"L{lvl}"] = run_cm(data, args.chunk, bytecm.default_params(lvl))
+            row[f"L{lvl}"] = run_cm(data, args.chunk, level_params(lvl))
             totals[lvl][0] += row[f"L{lvl}"]["bytes"]
             totals[lvl][1] += len(data)
         rows.append(row)
@@ -157,6 +172,16 @@ def main() -> None:
         line = f"{label:24s} {len(data):9d} " + ("" if args.no_xz else f"{bpb(row['xz']):7.3f} ")
         line += " ".join(f"{bpb(row[f'L{l}']):7.3f}" for l in levels) + "   "
         line += ("" if args.no_xz else f"{speed(row['xz']):>14s} ") + " ".join(f"{speed(row[f'L{l}']):>14s}" for l in levels)
+        if not args.no_xz:
+            cells = []
+            for lvl in levels:
+                r = row[f"L{lvl}"]
+                cpct = 100 * row["xz"]["c_s"] / max(r["c_s"], 1e-9)
+                dpct = 100 * row["xz"]["d_s"] / max(r["d_s"], 1e-9)
+                r["c_pct_of_xz"], r["d_pct_of_xz"] = cpct, dpct
+                worst[lvl] = [min(worst[lvl][0], cpct), min(worst[lvl][1], dpct)]
+                cells.append(f"{cpct:7.0f}%/{dpct:.0f}%".rjust(17))
+            line += "   " + " ".join(cells)
         if args.ppmd:
             line += f"   ppmd-o8 {bpb(row['ppmd8']):.3f}"
         print(line, flush=True)
@@ -168,12 +193,17 @@ def main() -> None:
     print(line)
     if any(r["prefix"] for r in rows):
         print(f"* first {args.max_bytes} bytes of the file")
-    mem = {f"L{l}": bytecm.memory(bytecm.default_params(l), args.chunk) for l in levels}
+    if not args.no_xz and rows:
+        for lvl in levels:
+            c, d = worst[lvl]
+            print(f"# {lab(lvl)}: slowest file at {c:.0f}% of xz -9e's compress speed and {d:.0f}% of its decompress"
+                  f" speed ({'meets' if min(c, d) >= 20 else 'misses'} the 20% criterion)")
+    mem = {lab(l): bytecm.memory(level_params(l), args.chunk) for l in levels}
     print("# memory per chunk (MiB): " + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in mem.items()))
     if args.json:
         Path(args.json).write_text(json.dumps({"cpu": cpu, "chunk": args.chunk, "max_bytes": args.max_bytes,
                                                "memory": mem, "rows": rows,
-                                               "params": {f"L{l}": bytecm.default_params(l) for l in levels}},
+                                               "params": {lab(l): level_params(l) for l in levels}},
                                               indent=1))
 
 

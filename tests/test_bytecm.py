@@ -1,8 +1,12 @@
-"""Tests for the compiled byte-level context-mixing engine (lmzip.models.bytecm)."""
+"""Tests for the compiled byte-level engines (lmzip.models.bytecm): the context-mixing
+engine (kind bytecm-v1: levels 2-3 and the legacy level 1) and the LZ engine (kind
+bytecm-lz1: level 1)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import lzma
 import os
 import random
 import shutil
@@ -20,11 +24,13 @@ SHARED = ROOT.parent / "shared" / "corpora"
 needs_shared = pytest.mark.skipif(not (SHARED / "canterbury").is_dir(), reason="shared corpora absent")
 
 LEVELS = (1, 2, 3)
+XZ_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
 
 
 def small(level: int) -> dict:
-    """The level's parameters with small tables: same code paths, faster setup."""
-    p = bytecm.default_params(level)
+    """The CM engine's parameters of the level (1: the legacy CM level 1) with small
+    tables: same code paths, faster setup."""
+    p = bytecm.legacy_params(level)
     p["hash_log"] = min(p["hash_log"], 18)
     p["match_log"] = min(p["match_log"], 16)
     return p
@@ -90,7 +96,7 @@ def test_binary_coder_extremes():
 @pytest.mark.parametrize("level", LEVELS)
 def test_default_params_are_json_and_valid(level):
     p = bytecm.default_params(level)
-    assert p["kind"] == bytecm.KIND
+    assert p["kind"] == (bytecm.LZ_KIND if level == 1 else bytecm.KIND)
     assert json.loads(json.dumps(p)) == p
     bytecm.check_params(p)
     p["hash_log"] = 0  # a fresh copy each time: callers may mutate theirs
@@ -156,11 +162,11 @@ def test_hostile_params_refused(params):
 
 
 def test_params_key_set_is_exact():
-    p = bytecm.default_params(1)
+    p = bytecm.legacy_params(1)
     p["extra"] = 1
     with pytest.raises(ValueError):
         bytecm.check_params(p)
-    p = bytecm.default_params(1)
+    p = bytecm.legacy_params(1)
     del p["orders"]
     with pytest.raises(ValueError):
         bytecm.check_params(p)
@@ -233,6 +239,7 @@ def test_full_size_levels_on_text():
     data = text(30000, 3)
     for level in LEVELS:
         roundtrip(data, bytecm.default_params(level))
+    roundtrip(data, bytecm.legacy_params(1))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -412,8 +419,11 @@ def test_sanitizer_fuzz_10s(tmp_path):
 @pytest.mark.parametrize("name", ["alice29.txt", "sum", "fields.c", "cp.html", "grammar.lsp", "xargs.1"])
 def test_canterbury_roundtrip_level1(name):
     data = (SHARED / "canterbury" / name).read_bytes()
-    payload = roundtrip(data, bytecm.default_params(1))
+    payload = roundtrip(data, bytecm.legacy_params(1))
     assert len(payload) < len(data) * 0.4
+    lz = roundtrip(data, bytecm.default_params(1))
+    xz = lzma.compress(data, format=lzma.FORMAT_RAW, filters=XZ_FILTERS)
+    assert len(lz) < len(xz) * 1.06  # the LZ level is close to xz -9e (better on most files)
 
 
 @needs_shared
@@ -421,3 +431,280 @@ def test_levels_improve_on_text():
     data = (SHARED / "canterbury" / "alice29.txt").read_bytes()[:40000]
     sizes = [len(roundtrip(data, bytecm.default_params(level))) for level in LEVELS]
     assert sizes[2] <= sizes[1] <= sizes[0]
+
+
+# ------------------------------------------------------------------------- legacy level 1
+
+# The CM level 1 of archives made before the LZ engine: pinned forever.
+LEGACY_LEVEL1 = {
+    "kind": "bytecm-v1", "hash_log": 22, "orders": [1, 2, 3, 4, 6], "high_order": 0, "word": 1, "sparse": 1,
+    "record": 1, "column": 0, "x86": 1, "indirect": 0, "match_log": 18, "match_min": 6, "match_long": 0,
+    "inputs2": 0, "mixer": ["c0"], "mixer_lr": 4, "mixer_lr2": 2, "apm": ["o1"], "apm_rate": 7, "diffusion": 0,
+    "diffusion_rate": 4, "sm_limit": 1023,
+}
+
+
+def test_legacy_level1_params_are_pinned_and_decode():
+    assert bytecm.legacy_params(1) == LEGACY_LEVEL1
+    assert bytecm.legacy_params(2) == bytecm.default_params(2)
+    bytecm.check_params(LEGACY_LEVEL1)
+    data = text(3000, 1) + bytes(range(256))
+    payload = roundtrip(data, LEGACY_LEVEL1)
+    # the CM engine's coded bits for this input, as made before the LZ engine existed
+    assert hashlib.sha256(payload).hexdigest()[:16] == LEGACY_PAYLOAD_SHA
+
+
+LEGACY_PAYLOAD_SHA = "47a08e417f4f8161"
+
+
+# ------------------------------------------------------------------------- the LZ engine
+
+
+def lz(**changes) -> dict:
+    """Level 1's LZ parameters with a small hash head (same code paths)."""
+    p = bytecm.default_params(1)
+    p["hash_log"] = 14
+    p.update(changes)
+    return p
+
+
+LZ_VARIANTS = [
+    lz(),
+    lz(parse=0),
+    lz(lc=0, lp=4, pb=4),
+    lz(lc=3, lp=0, pb=2, chain=1, nice_len=8),
+    lz(lc=8, lp=4, pb=0, parse=0),
+]
+
+
+def test_lz_level1_params():
+    p = bytecm.default_params(1)
+    assert p["kind"] == bytecm.LZ_KIND
+    assert set(p) == {"kind", "hash_log", "chain", "nice_len", "parse", "lc", "lp", "pb"}
+    bytecm.check_params(p)
+    assert bytecm.memory(p, 1 << 20) < 24 << 20
+    assert bytecm.memory(p, 1 << 20) > 8 << 20  # the tree: 8 bytes per position
+
+
+@pytest.mark.parametrize("vi", range(len(LZ_VARIANTS)))
+def test_lz_roundtrip_kinds(vi):
+    p = LZ_VARIANTS[vi]
+    rnd = random.Random(vi)
+    assert bytecm.compress(b"", p) == b""
+    assert bytecm.decompress(b"", 0, p) == b""
+    cases = {
+        "one": b"A",
+        "two": b"\x00\xff",
+        "all256": bytes(range(256)),
+        "all256x3": bytes(range(256)) * 3,
+        "random": bytes(rnd.randrange(256) for _ in range(5000)),
+        "runs": b"\x00" * 5000 + b"\xff" * 3000 + b"ab" * 1000 + b"abc" * 700,
+        "text": text(20000, vi),
+        "csv": b"".join(b"%d,%d,name%d,%d.%d\n" % (i, i * i, i % 13, i * 7, i % 10) for i in range(600)),
+        "records": b"".join(bytes([i & 255, 7, 0, (i * 3) & 255, 1, 2, 3, 4]) for i in range(800)),
+        "x86": _x86_like(300),
+    }
+    for name, data in cases.items():
+        payload = roundtrip(data, p)
+        if name not in ("random", "one", "two", "all256"):
+            assert len(payload) < len(data), name
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 272, 273, 274, 275, 4095, 4096, 4097, 65535, 65536, 65537, 300000])
+def test_lz_sizes_around_boundaries(n):
+    rnd = random.Random(n)
+    data = bytes(rnd.choice(b"abcde\x00\xe8\xff") for _ in range(n))
+    roundtrip(data, lz())
+    roundtrip(bytes(n), lz(parse=0))
+
+
+def test_lz_long_matches_and_far_distances():
+    rnd = random.Random(4)
+    block = bytes(rnd.randrange(256) for _ in range(70000))
+    data = block + text(200000, 2) + block + bytes(500000) + block[:1000] * 3
+    payload = roundtrip(data, lz())
+    assert len(payload) < 0.6 * len(data)
+
+
+def test_lz_full_params_on_a_megabyte():
+    data = text(1 << 20, 8)
+    payload = roundtrip(data, bytecm.default_params(1))
+    assert payload[0] in (4, 8)  # the literal context bits this chunk uses
+
+
+def test_lz_text_beats_xz_level_and_is_deterministic():
+    data = text(60000, 7)
+    p = lz()
+    payload = roundtrip(data, p)
+    assert payload == bytecm.compress(data, p)
+    assert len(payload) < len(data) * 0.35
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=5000), st.sampled_from(range(len(LZ_VARIANTS))))
+def test_lz_hypothesis_roundtrip(data, vi):
+    roundtrip(data, LZ_VARIANTS[vi])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.binary(min_size=1, max_size=40), st.integers(1, 300)), max_size=20))
+def test_lz_hypothesis_repetitive(parts):
+    data = b"".join(chunk * n for chunk, n in parts)
+    roundtrip(data, lz())
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 255), st.integers(1, 100000))
+def test_lz_hypothesis_long_runs(byte, n):
+    roundtrip(bytes([byte]) * n, lz())
+
+
+LZ_HOSTILE = [
+    lz(hash_log=9), lz(hash_log=23), lz(hash_log=True), lz(hash_log=20.0), lz(hash_log="20"),
+    lz(chain=0), lz(chain=1025), lz(nice_len=7), lz(nice_len=274), lz(parse=2), lz(parse=-1),
+    lz(lc=9), lz(lc=-1), lz(lp=5), lz(pb=5), lz(lc=8, lp=5), lz(lc=8, lp=4, pb=0) | {"lc": 9},
+    lz(kind="bytecm-lz2"), lz(kind=None), lz(kind=["bytecm-lz1"]),
+]
+
+
+@pytest.mark.parametrize("params", LZ_HOSTILE, ids=range(len(LZ_HOSTILE)))
+def test_lz_hostile_params_refused(params):
+    with pytest.raises(ValueError):
+        bytecm.check_params(params)
+    with pytest.raises(ValueError):
+        bytecm.decompress(b"\x00\x12\x34\x56", 10, params)
+    with pytest.raises(ValueError):
+        bytecm.compress(b"abc", params)
+    with pytest.raises(ValueError):
+        bytecm.memory(params)
+
+
+def test_lz_params_key_set_is_exact():
+    p = lz()
+    p["orders"] = [1]
+    with pytest.raises(ValueError):
+        bytecm.check_params(p)
+    for key in lz():
+        p = lz()
+        del p[key]
+        with pytest.raises(ValueError):
+            bytecm.check_params(p)
+    # the CM keys under the LZ kind, and the LZ keys under the CM kind
+    with pytest.raises(ValueError):
+        bytecm.check_params(dict(bytecm.legacy_params(1), kind=bytecm.LZ_KIND))
+    with pytest.raises(ValueError):
+        bytecm.check_params(dict(lz(), kind=bytecm.KIND))
+
+
+def test_lz_memory_is_bounded():
+    top = bytecm.default_params(3)
+    p = lz(hash_log=22, chain=1024, nice_len=273, parse=1, lc=8, lp=4, pb=4)  # every maximum
+    bytecm.check_params(p)
+    assert bytecm.memory(p) <= bytecm.memory(top)
+    # the encoder's per-byte cost (the tree) is 8 bytes; the decoder allocates only its model
+    assert bytecm.memory(p, 1 << 20) - bytecm.memory(p) == 8 << 20
+
+
+@pytest.mark.parametrize("vi", [0, 2])
+def test_lz_truncated_and_extended_payloads(vi):
+    p = LZ_VARIANTS[vi]
+    data = text(5000, vi) + bytes(range(256))
+    payload = roundtrip(data, p)
+    for bad in (payload[:-1], payload[:-2], payload[: len(payload) // 2], payload[:3], payload + b"\x00",
+                payload + b"\xff" * 7):
+        with pytest.raises(ValueError):
+            bytecm.decompress(bad, len(data), p)
+    for size in (len(data) - 1, len(data) + 1, 0):
+        with pytest.raises(ValueError):
+            bytecm.decompress(payload, size, p)
+
+
+def test_lz_bad_headers_and_sizes():
+    p = lz()
+    data = b"hello hello hello, hello world"
+    payload = bytecm.compress(data, p)
+    assert payload[0] in (4, 8)
+    for bad in (b"", b"\x00", b"\x09" + payload[1:], b"\xff" + payload[1:], b"\x80" + payload[1:]):
+        with pytest.raises(ValueError):
+            bytecm.decompress(bad, len(data), p)
+    with pytest.raises(ValueError):  # the chunk's lc above the parameters' lc
+        bytecm.decompress(payload, len(data), lz(lc=payload[0] - 1))
+    with pytest.raises(ValueError):
+        bytecm.decompress(b"x", 0, p)
+    for size in (-1, 1 << 31 + 1, 1 << 40):
+        with pytest.raises((ValueError, OverflowError)):
+            bytecm.decompress(payload, size, p)
+
+
+def test_lz_size_bounded_by_payload_length():
+    """No payload codes more than LZ_MAX_RATIO bytes per byte: a tiny payload cannot claim 2 GiB."""
+    from lmzip.models.bytecm import _bytecm
+
+    p = lz()
+    data = bytes(1 << 22)  # the most compressible chunk there is
+    payload = roundtrip(data, p)
+    assert len(data) < (len(payload) + 16) * _bytecm.LZ_MAX_RATIO / 4  # the bound has a wide margin
+    for size in (1 << 30, 1 << 31):
+        with pytest.raises(ValueError):
+            bytecm.decompress(payload[:40], size, p)
+
+
+def test_lz_bit_flips_are_refused():
+    data = text(4000, 9)
+    p = lz()
+    payload = bytecm.compress(data, p)
+    rnd = random.Random(3)
+    for _ in range(300):
+        bad = bytearray(payload)
+        bad[rnd.randrange(1, len(bad))] ^= 1 << rnd.randrange(8)
+        with pytest.raises(ValueError):  # the payload's 16-bit check (a false pass: 1 in 65536)
+            bytecm.decompress(bytes(bad), len(data), p)
+
+
+def test_lz_fuzz_pass_in_process():
+    """Thousands of random and mutated payloads: ValueError or exactly `size` bytes."""
+    rnd = random.Random(54321)
+    seeds = [(bytecm.compress(text(300 + 50 * i, i) + bytes(range(i, 256)) * 2, LZ_VARIANTS[i % 5]), i % 5)
+             for i in range(10)]
+    decoded = 0
+    for i in range(20000):
+        vi = rnd.randrange(len(LZ_VARIANTS))
+        size = rnd.choice((0, 1, 2, 17, 100, 300, 556, 1000, 5000, 70000))
+        if i % 4 == 0:
+            payload = bytes([rnd.choice((0, 3, 4, 8))]) + bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 60)))
+        else:
+            seed, vi = rnd.choice(seeds)
+            payload = bytearray(seed)
+            for _ in range(rnd.randrange(1, 4)):
+                op = rnd.randrange(3)
+                if op == 0 and len(payload) > 3:
+                    payload[rnd.randrange(3, len(payload))] = rnd.randrange(256)
+                elif op == 1:
+                    payload = payload[: rnd.randrange(len(payload) + 1)]
+                else:
+                    payload += bytes([rnd.randrange(256)])
+            payload = bytes(payload)
+        try:
+            out = bytecm.decompress(payload, size, LZ_VARIANTS[vi])
+        except ValueError:
+            continue
+        assert len(out) == size
+        decoded += 1
+    assert decoded >= 0
+
+
+def test_lz_threads_give_the_same_payload():
+    """Chunks are compressed in parallel (GIL released): the payload must not depend on it."""
+    import threading
+
+    data = text(200000, 11) + bytes(range(256)) * 50
+    p = lz()
+    ref = bytecm.compress(data, p)
+    out: list[bytes] = []
+    threads = [threading.Thread(target=lambda: out.append(bytecm.compress(data, p))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == [ref] * 4
+    assert bytecm.decompress(ref, len(data), p) == data

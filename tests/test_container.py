@@ -277,6 +277,7 @@ RECIPE_SHA256 = {
     # levels 5-6 with lanes of >= 32 KiB
     31: "cb561e8a92a3661944243d605c819f58a358dbce49383fb13c6778533eb171c5",
     32: "69e6d0661e601f9a9a32d40ce87728df06c18aa06346f69e84fbcbb9df7d5c06",
+    33: "29dbb55297783b874aad83b089a3998d32e855d54713c4cd4e7af2a9cb742ce1",  # level 1: the LZ engine (bytecm-lz1)
 }
 
 

@@ -2,22 +2,27 @@
  *
  * compress(data, params) -> bytes and decompress(payload, size, params) -> bytes, where
  * params is a sequence of BCM_NPARAM ints (the wrapper in __init__.py builds it from
- * the JSON parameter dict). One call codes a whole chunk with the GIL released. */
+ * the JSON parameter dict). One call codes a whole chunk with the GIL released.
+ * lz_compress / lz_decompress / lz_memory do the same for the LZ engine (lz.c). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "bcm.h"
+#include "lz.h"
 #include "../../coder/binarith.h"
 
-static int get_params(PyObject *seq, int32_t *P) {
+typedef const char *(*CheckFn)(const int32_t *, size_t);
+
+/* Read `n` ints from a sequence into P and check them with `check`. */
+static int get_params_n(PyObject *seq, int32_t *P, int n, CheckFn check) {
     PyObject *fast = PySequence_Fast(seq, "params must be a sequence of ints");
     if (!fast) return -1;
-    if (PySequence_Fast_GET_SIZE(fast) != BCM_NPARAM) {
+    if (PySequence_Fast_GET_SIZE(fast) != n) {
         Py_DECREF(fast);
-        PyErr_Format(PyExc_ValueError, "expected %d parameters", BCM_NPARAM);
+        PyErr_Format(PyExc_ValueError, "expected %d parameters", n);
         return -1;
     }
-    for (int i = 0; i < BCM_NPARAM; i++) {
+    for (int i = 0; i < n; i++) {
         long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
         if (v == -1 && PyErr_Occurred()) {
             Py_DECREF(fast);
@@ -31,13 +36,15 @@ static int get_params(PyObject *seq, int32_t *P) {
         P[i] = (int32_t)v;
     }
     Py_DECREF(fast);
-    const char *msg = bcm_check_params(P, BCM_NPARAM);
+    const char *msg = check(P, (size_t)n);
     if (msg) {
         PyErr_SetString(PyExc_ValueError, msg);
         return -1;
     }
     return 0;
 }
+
+static int get_params(PyObject *seq, int32_t *P) { return get_params_n(seq, P, BCM_NPARAM, bcm_check_params); }
 
 static PyObject *py_compress(PyObject *self, PyObject *args) {
     Py_buffer data;
@@ -114,6 +121,83 @@ static PyObject *py_check(PyObject *self, PyObject *args) {
     return PyLong_FromSize_t(bcm_memory(P, size < 0 ? 0 : (size_t)size));
 }
 
+/* ---- the LZ engine (lz.c): the same calls with an LZ_NPARAM parameter array ---- */
+
+static PyObject *py_lz_compress(PyObject *self, PyObject *args) {
+    Py_buffer data;
+    PyObject *params;
+    if (!PyArg_ParseTuple(args, "y*O", &data, &params)) return NULL;
+    int32_t P[LZ_NPARAM];
+    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0 || (size_t)data.len > BCM_MAX_SIZE) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chunk too large");
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = lz_compress(P, (const uint8_t *)data.buf, (size_t)data.len, &out, &out_len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&data);
+    if (rc == -1) return PyErr_NoMemory();
+    if (rc != 0) {
+        free(out);
+        PyErr_SetString(PyExc_ValueError, "bad parameters");
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
+    free(out);
+    return res;
+}
+
+static PyObject *py_lz_decompress(PyObject *self, PyObject *args) {
+    Py_buffer payload;
+    Py_ssize_t size;
+    PyObject *params;
+    if (!PyArg_ParseTuple(args, "y*nO", &payload, &size, &params)) return NULL;
+    int32_t P[LZ_NPARAM];
+    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0) {
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    if (size < 0 || (size_t)size > BCM_MAX_SIZE) {
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "size out of range");
+        return NULL;
+    }
+    if ((uint64_t)size > ((uint64_t)payload.len + 16) * LZ_MAX_RATIO) { /* before allocating */
+        PyBuffer_Release(&payload);
+        PyErr_SetString(PyExc_ValueError, "corrupt bytecm-lz payload (too short for its size)");
+        return NULL;
+    }
+    PyObject *res = PyBytes_FromStringAndSize(NULL, size);
+    if (!res) {
+        PyBuffer_Release(&payload);
+        return NULL;
+    }
+    int rc;
+    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(res);
+    Py_BEGIN_ALLOW_THREADS
+    rc = lz_decompress(P, (const uint8_t *)payload.buf, (size_t)payload.len, out, (size_t)size);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&payload);
+    if (rc == 0) return res;
+    Py_DECREF(res);
+    if (rc == -1) return PyErr_NoMemory();
+    PyErr_SetString(PyExc_ValueError, rc == -2 ? "bad parameters" : "corrupt bytecm-lz payload");
+    return NULL;
+}
+
+static PyObject *py_lz_memory(PyObject *self, PyObject *args) {
+    PyObject *params;
+    Py_ssize_t size = 0;
+    if (!PyArg_ParseTuple(args, "O|n", &params, &size)) return NULL;
+    int32_t P[LZ_NPARAM];
+    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0) return NULL;
+    return PyLong_FromSize_t(lz_memory(P, size < 0 ? 0 : (size_t)size));
+}
+
 /* Test hook for coder/binarith.h alone: code bits[i] (bytes 0/1) with P(1) = probs[i]
  * (uint16, native order, 1..65535), decode them back and return (payload, decoded). */
 static PyObject *py_coder_roundtrip(PyObject *self, PyObject *args) {
@@ -167,6 +251,9 @@ static PyMethodDef methods[] = {
     {"compress", py_compress, METH_VARARGS, "compress(data, params) -> payload"},
     {"decompress", py_decompress, METH_VARARGS, "decompress(payload, size, params) -> data (ValueError if corrupt)"},
     {"memory", py_check, METH_VARARGS, "memory(params, size=0) -> bytes of heap (ValueError if params are bad)"},
+    {"lz_compress", py_lz_compress, METH_VARARGS, "lz_compress(data, lz_params) -> payload"},
+    {"lz_decompress", py_lz_decompress, METH_VARARGS, "lz_decompress(payload, size, lz_params) -> data (ValueError if corrupt)"},
+    {"lz_memory", py_lz_memory, METH_VARARGS, "lz_memory(lz_params, size=0) -> bytes of heap (ValueError if params are bad)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -174,9 +261,12 @@ static struct PyModuleDef moddef = {PyModuleDef_HEAD_INIT, "_bytecm", "bytecm en
 
 PyMODINIT_FUNC PyInit__bytecm(void) {
     bcm_init();
+    lz_init();
     PyObject *m = PyModule_Create(&moddef);
     if (!m) return NULL;
-    if (PyModule_AddIntConstant(m, "NPARAM", BCM_NPARAM) < 0 || PyModule_AddIntConstant(m, "VERSION", BCM_VERSION) < 0) {
+    if (PyModule_AddIntConstant(m, "NPARAM", BCM_NPARAM) < 0 || PyModule_AddIntConstant(m, "VERSION", BCM_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "LZ_NPARAM", LZ_NPARAM) < 0 || PyModule_AddIntConstant(m, "LZ_VERSION", LZ_VERSION) < 0 ||
+        PyModule_AddIntConstant(m, "LZ_MAX_RATIO", LZ_MAX_RATIO) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,9 +1,13 @@
 """Write the fuzz harness's seed corpus (models/bytecm/fuzz/seeds): valid payloads.
 
 Each seed is: mode byte, decoded size (u16 LE), [raw params], payload; see
-fuzz_decode.c. Payloads are made with the harness's shrunk tables (hash_log <= 16,
-match_log <= 12), so they decode to their data and the fuzzer starts from deep inside
-the decoder. Run: python models/bytecm/fuzz/make_seeds.py
+fuzz_decode.c. Payloads are made with the harness's shrunk tables (CM: hash_log <= 16,
+match_log <= 12; LZ: hash_log <= 12, chain <= 32), so they decode to their data and the
+fuzzer starts from deep inside the decoder. ``cm_params`` and ``lz_params`` are also
+what scripts/bytecm_fuzz.sh compiles into the harness. CM level 1 is the legacy CM
+level 1 (``bytecm.legacy_params(1)``); the LZ engine has three variants: level 1,
+greedy with lc 3 / pb 2, and extreme context bits (lc 0, lp 4, pb 4).
+Run: python models/bytecm/fuzz/make_seeds.py
 """
 
 from __future__ import annotations
@@ -16,10 +20,27 @@ import sys
 from lmzip.models import bytecm
 
 
-def shrunk(level: int) -> dict:
-    p = bytecm.default_params(level)
+def cm_params(level: int) -> dict:
+    """The CM engine's parameters of `level` (1: the legacy CM level 1), shrunk."""
+    p = bytecm.legacy_params(level)
     p["hash_log"] = min(p["hash_log"], 16)
     p["match_log"] = min(p["match_log"], 12)
+    return p
+
+
+shrunk = cm_params
+
+
+def lz_params(variant: int) -> dict:
+    """The LZ engine's variant 0 (level 1), 1 (greedy, lc 3, pb 2) or 2 (lc 0, lp 4, pb 4), shrunk."""
+    p = bytecm.default_params(1)
+    assert p["kind"] == bytecm.LZ_KIND
+    if variant == 1:
+        p.update(parse=0, lc=3, lp=0, pb=2)
+    elif variant == 2:
+        p.update(lc=0, lp=4, pb=4)
+    p["hash_log"] = min(p["hash_log"], 12)
+    p["chain"] = min(p["chain"], 32)
     return p
 
 
@@ -56,6 +77,23 @@ def main() -> None:
         # round-trip mode: the data itself
         with open(os.path.join(out, f"L{level}-roundtrip-text"), "wb") as f:
             f.write(bytes([0x80 | (level - 1)]) + b"\0\0" + samples()["text"][:400])
+    # the LZ engine (mode bit 6): its variants, plus longer repetitive data
+    lz_samples = dict(samples(), long=(samples()["text"] * 8 + bytes(range(256)) * 4 + b"\0" * 3000)[:8000])
+    for v in (0, 1, 2):
+        p = lz_params(v)
+        for name, data in lz_samples.items():
+            payload = bytecm.compress(data, p)
+            assert bytecm.decompress(payload, len(data), p) == data
+            with open(os.path.join(out, f"LZ{v}-{name}"), "wb") as f:
+                f.write(bytes([0x40 | v]) + struct.pack("<H", len(data)) + payload)
+        with open(os.path.join(out, f"LZ{v}-roundtrip-text"), "wb") as f:
+            f.write(bytes([0xC0 | v]) + b"\0\0" + lz_samples["long"][:3000])
+    p = lz_params(0)
+    arr = bytecm._lz_array(p)
+    data = samples()["csv"]
+    payload = bytecm.compress(data, p)
+    with open(os.path.join(out, "LZraw-params-csv"), "wb") as f:
+        f.write(bytes([0x43]) + struct.pack("<H", len(data)) + struct.pack(f"<{len(arr)}h", *arr) + payload)
     # raw parameters (mode 3): level 2's, with the payload made for them
     p = shrunk(2)
     arr = bytecm._to_array(p)
