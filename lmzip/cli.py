@@ -264,7 +264,7 @@ class Runner:
         orig = index.original_size
         bpb = 8 * size / orig if orig else 0.0
         ratio = f"{orig / size:.2f}x" if size else "-"
-        model = params.get("model", {}).get("name", "(none: xz/stored only)")
+        model = params.get("model", {}).get("name", "(none: no LLM)")
         methods = ",".join(sorted({c.method.name.lower() for c in index.chunks})) or "-"
         lanes = _lanes_of(params)
         n_lanes = [lanes.count(c.raw_size) if c.method == fmt.Method.LLM else 0 for c in index.chunks]

@@ -1,6 +1,7 @@
 """Add golden archives to tests/golden/ made on this machine (never overwrites one).
 
     python scripts/make_golden.py            # exact archives at levels 4 and 6
+    python scripts/make_golden.py 1 3        # other levels (1-3: the byte-level engines)
 
 Each archive's name carries this CPU's widest SIMD feature (``sample-x6-avx2.lmz``), and
 a line goes into tests/golden/MANIFEST.tsv. The tests decode every golden on whatever
@@ -11,6 +12,7 @@ stay as they were made.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import lmzip
@@ -47,7 +49,8 @@ def main() -> None:
         raise SystemExit("tests/golden/sample.bin differs from TEXT: the goldens pin that input")
     cpu = cpu_feature()
     manifest = GOLDEN / "MANIFEST.tsv"
-    for level in LEVELS:
+    levels = tuple(int(a) for a in sys.argv[1:]) or LEVELS
+    for level in levels:
         name = f"sample-x{level}-{cpu}.lmz"
         path = GOLDEN / name
         if path.exists():
@@ -56,7 +59,8 @@ def main() -> None:
         blob = lmzip.Codec(level=level, threads=1).compress(TEXT)
         path.write_bytes(blob)
         with open(manifest, "a") as f:
-            f.write(f"{name}\tsample.bin\texact\t{level}\t{cpu}\n")
+            kind = "exact" if level >= 4 else "bytes"
+            f.write(f"{name}\tsample.bin\t{kind}\t{level}\t{cpu}\n")
         print(f"{name}: {len(blob)} bytes")
 
 

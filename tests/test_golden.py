@@ -12,6 +12,9 @@ Kinds (the manifest's ``kind`` column):
   a plain ``CorruptChunkError``, not a traceback). The encoder no longer makes it.
 - ``exact``: numerics that are the same on every machine. Decodes byte-exactly and the
   encoder codes it again bit for bit.
+- ``bytes``: format 2 without a model: chunks coded by the byte-level engines
+  (``models/bytecm``, levels 1-3), xz or stored; integer-only, so the same everywhere.
+  Decodes byte-exactly and the encoder codes it again bit for bit.
 
 The encoder writes container format 2, so "again" means: re-encoded with the golden's
 own parameters, the archive has the same parameters and, chunk by chunk, the same
@@ -33,8 +36,8 @@ from lmzip.formats import FORMAT_MAJOR, Chunk, Method, iter_chunks, read_header,
 GOLDEN = Path(__file__).parent / "golden"
 MANIFEST = GOLDEN / "MANIFEST.tsv"
 COLUMNS = ["archive", "input", "kind", "level", "cpu"]
-KINDS = {"v1-xz", "v1-llama", "exact"}
-REENCODED_KINDS = {"v1-xz", "exact"}  # the current encoder must reproduce these coded bits
+KINDS = {"v1-xz", "v1-llama", "exact", "bytes"}
+REENCODED_KINDS = {"v1-xz", "exact", "bytes"}  # the current encoder must reproduce these coded bits
 LLM_KINDS = {"v1-llama", "exact"}  # kinds whose archives may hold LLM chunks
 
 
@@ -98,6 +101,9 @@ def test_golden_header_matches_manifest(golden):
     if golden.kind == "v1-xz":
         assert "model" not in params and backend is None
         assert Method.LLM not in _methods(golden)
+    elif golden.kind == "bytes":
+        assert "model" not in params and backend is None and "cm" in params
+        assert Method.LLM not in _methods(golden)
     elif golden.kind == "v1-llama":
         assert backend == "llama.cpp"
     else:
@@ -147,7 +153,7 @@ def test_encoder_reproduces_golden_bytes(golden):
 
 def test_goldens_cover_every_method():
     methods = set().union(*(_methods(g) for g in GOLDENS))
-    assert {Method.LLM, Method.XZ} <= methods
+    assert {Method.LLM, Method.XZ, Method.CM} <= methods
     # Each LLM backend that has goldens must have one that really uses the LLM.
     for kind in LLM_KINDS & {g.kind for g in GOLDENS}:
         assert any(Method.LLM in _methods(g) for g in GOLDENS if g.kind == kind), kind
