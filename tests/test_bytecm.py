@@ -708,3 +708,24 @@ def test_lz_threads_give_the_same_payload():
         t.join()
     assert out == [ref] * 4
     assert bytecm.decompress(ref, len(data), p) == data
+
+
+# ------------------------------------------------------------------------- every corpus file
+
+
+def _corpus_files() -> list[Path]:
+    if not SHARED.is_dir():
+        return []
+    return sorted(p for d in ("canterbury", "calgary") if (SHARED / d).is_dir() for p in (SHARED / d).iterdir()
+                  if p.is_file())
+
+
+@needs_shared
+@pytest.mark.parametrize("path", _corpus_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_corpus_file_roundtrips(path):
+    """Whole file through the LZ engine (level 1); its first 8 KiB through the CM engine at
+    levels 2 and 3 (whole files at CM speed belong in scripts/bytecm_bench.py)."""
+    data = path.read_bytes()
+    roundtrip(data, bytecm.default_params(1))
+    for level in (2, 3):
+        roundtrip(data[:8192], bytecm.default_params(level))
