@@ -415,7 +415,27 @@ def test_v1_exact_params_use_the_second_dictionary():
         fmt.read_header(io.BytesIO(_with_flags(golden, fmt.FLAG_PARAMS_DICT_X1)))  # bit 1 without bit 0
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN.glob("*.lmz")))
+def _goldens_of_format(major: int) -> list[str]:
+    """Golden archives whose container is format ``major``."""
+    def major_of(data: bytes) -> int:
+        return 1 if data.startswith(b"\x89LMZ\r\n\x1a\n") else data[4]  # format 1's magic is 8 bytes
+
+    return sorted(p.name for p in GOLDEN.glob("*.lmz") if major_of(p.read_bytes()) == major)
+
+
+def test_goldens_include_both_formats():
+    assert _goldens_of_format(1) and _goldens_of_format(2)
+
+
+@pytest.mark.parametrize("name", _goldens_of_format(2))
+def test_v2_goldens_list(name):
+    data = (GOLDEN / name).read_bytes()
+    params, index, size = fmt.read_index(io.BytesIO(data))
+    assert size == len(data) and index.check_bits == 32
+    assert params == fmt.read_header(io.BytesIO(data))[0]
+
+
+@pytest.mark.parametrize("name", _goldens_of_format(1))
 def test_v1_goldens_parse_and_list(name):
     data = (GOLDEN / name).read_bytes()
     params, items = parse(data)
