@@ -44,14 +44,30 @@ static int get_params_n(PyObject *seq, int32_t *P, int n, CheckFn check) {
     return 0;
 }
 
-static int get_params(PyObject *seq, int32_t *P) { return get_params_n(seq, P, BCM_NPARAM, bcm_check_params); }
+/* One engine behind the binding: its parameter count and functions. */
+typedef struct {
+    int nparam;
+    CheckFn check;
+    int (*compress)(const int32_t *, const uint8_t *, size_t, uint8_t **, size_t *);
+    int (*decompress)(const int32_t *, const uint8_t *, size_t, uint8_t *, size_t);
+    size_t (*memory)(const int32_t *, size_t);
+    uint64_t max_ratio; /* decoded size <= (payload length + 16) * max_ratio */
+    const char *name;   /* in error messages */
+} Engine;
 
-static PyObject *py_compress(PyObject *self, PyObject *args) {
+static const Engine CM = {BCM_NPARAM, bcm_check_params, bcm_compress, bcm_decompress, bcm_memory, BCM_MAX_RATIO,
+                          "bytecm"};
+static const Engine LZ = {LZ_NPARAM, lz_check_params, lz_compress, lz_decompress, lz_memory, LZ_MAX_RATIO,
+                          "bytecm-lz"};
+
+#define MAX_NPARAM ((int)BCM_NPARAM > (int)LZ_NPARAM ? (int)BCM_NPARAM : (int)LZ_NPARAM)
+
+static PyObject *run_compress(const Engine *e, PyObject *args) {
     Py_buffer data;
     PyObject *params;
     if (!PyArg_ParseTuple(args, "y*O", &data, &params)) return NULL;
-    int32_t P[BCM_NPARAM];
-    if (get_params(params, P) < 0 || (size_t)data.len > BCM_MAX_SIZE) {
+    int32_t P[MAX_NPARAM];
+    if (get_params_n(params, P, e->nparam, e->check) < 0 || (size_t)data.len > BCM_MAX_SIZE) {
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chunk too large");
         PyBuffer_Release(&data);
         return NULL;
@@ -60,7 +76,7 @@ static PyObject *py_compress(PyObject *self, PyObject *args) {
     size_t out_len = 0;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = bcm_compress(P, (const uint8_t *)data.buf, (size_t)data.len, &out, &out_len);
+    rc = e->compress(P, (const uint8_t *)data.buf, (size_t)data.len, &out, &out_len);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
     if (rc == -1) return PyErr_NoMemory();
@@ -74,13 +90,13 @@ static PyObject *py_compress(PyObject *self, PyObject *args) {
     return res;
 }
 
-static PyObject *py_decompress(PyObject *self, PyObject *args) {
+static PyObject *run_decompress(const Engine *e, PyObject *args) {
     Py_buffer payload;
     Py_ssize_t size;
     PyObject *params;
     if (!PyArg_ParseTuple(args, "y*nO", &payload, &size, &params)) return NULL;
-    int32_t P[BCM_NPARAM];
-    if (get_params(params, P) < 0) {
+    int32_t P[MAX_NPARAM];
+    if (get_params_n(params, P, e->nparam, e->check) < 0) {
         PyBuffer_Release(&payload);
         return NULL;
     }
@@ -89,9 +105,9 @@ static PyObject *py_decompress(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "size out of range");
         return NULL;
     }
-    if ((uint64_t)size > ((uint64_t)payload.len + 16) * BCM_MAX_RATIO) { /* before allocating */
+    if ((uint64_t)size > ((uint64_t)payload.len + 16) * e->max_ratio) { /* before allocating */
         PyBuffer_Release(&payload);
-        PyErr_SetString(PyExc_ValueError, "corrupt bytecm payload (too short for its size)");
+        PyErr_Format(PyExc_ValueError, "corrupt %s payload (too short for its size)", e->name);
         return NULL;
     }
     PyObject *res = PyBytes_FromStringAndSize(NULL, size);
@@ -102,101 +118,32 @@ static PyObject *py_decompress(PyObject *self, PyObject *args) {
     int rc;
     uint8_t *out = (uint8_t *)PyBytes_AS_STRING(res);
     Py_BEGIN_ALLOW_THREADS
-    rc = bcm_decompress(P, (const uint8_t *)payload.buf, (size_t)payload.len, out, (size_t)size);
+    rc = e->decompress(P, (const uint8_t *)payload.buf, (size_t)payload.len, out, (size_t)size);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&payload);
     if (rc == 0) return res;
     Py_DECREF(res);
     if (rc == -1) return PyErr_NoMemory();
-    PyErr_SetString(PyExc_ValueError, rc == -2 ? "bad parameters" : "corrupt bytecm payload");
+    if (rc == -2) PyErr_SetString(PyExc_ValueError, "bad parameters");
+    else PyErr_Format(PyExc_ValueError, "corrupt %s payload", e->name);
     return NULL;
 }
 
-static PyObject *py_check(PyObject *self, PyObject *args) {
+static PyObject *run_memory(const Engine *e, PyObject *args) {
     PyObject *params;
     Py_ssize_t size = 0;
     if (!PyArg_ParseTuple(args, "O|n", &params, &size)) return NULL;
-    int32_t P[BCM_NPARAM];
-    if (get_params(params, P) < 0) return NULL;
-    return PyLong_FromSize_t(bcm_memory(P, size < 0 ? 0 : (size_t)size));
+    int32_t P[MAX_NPARAM];
+    if (get_params_n(params, P, e->nparam, e->check) < 0) return NULL;
+    return PyLong_FromSize_t(e->memory(P, size < 0 ? 0 : (size_t)size));
 }
 
-/* ---- the LZ engine (lz.c): the same calls with an LZ_NPARAM parameter array ---- */
-
-static PyObject *py_lz_compress(PyObject *self, PyObject *args) {
-    Py_buffer data;
-    PyObject *params;
-    if (!PyArg_ParseTuple(args, "y*O", &data, &params)) return NULL;
-    int32_t P[LZ_NPARAM];
-    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0 || (size_t)data.len > BCM_MAX_SIZE) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "chunk too large");
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    uint8_t *out = NULL;
-    size_t out_len = 0;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = lz_compress(P, (const uint8_t *)data.buf, (size_t)data.len, &out, &out_len);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&data);
-    if (rc == -1) return PyErr_NoMemory();
-    if (rc != 0) {
-        free(out);
-        PyErr_SetString(PyExc_ValueError, "bad parameters");
-        return NULL;
-    }
-    PyObject *res = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)out_len);
-    free(out);
-    return res;
-}
-
-static PyObject *py_lz_decompress(PyObject *self, PyObject *args) {
-    Py_buffer payload;
-    Py_ssize_t size;
-    PyObject *params;
-    if (!PyArg_ParseTuple(args, "y*nO", &payload, &size, &params)) return NULL;
-    int32_t P[LZ_NPARAM];
-    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0) {
-        PyBuffer_Release(&payload);
-        return NULL;
-    }
-    if (size < 0 || (size_t)size > BCM_MAX_SIZE) {
-        PyBuffer_Release(&payload);
-        PyErr_SetString(PyExc_ValueError, "size out of range");
-        return NULL;
-    }
-    if ((uint64_t)size > ((uint64_t)payload.len + 16) * LZ_MAX_RATIO) { /* before allocating */
-        PyBuffer_Release(&payload);
-        PyErr_SetString(PyExc_ValueError, "corrupt bytecm-lz payload (too short for its size)");
-        return NULL;
-    }
-    PyObject *res = PyBytes_FromStringAndSize(NULL, size);
-    if (!res) {
-        PyBuffer_Release(&payload);
-        return NULL;
-    }
-    int rc;
-    uint8_t *out = (uint8_t *)PyBytes_AS_STRING(res);
-    Py_BEGIN_ALLOW_THREADS
-    rc = lz_decompress(P, (const uint8_t *)payload.buf, (size_t)payload.len, out, (size_t)size);
-    Py_END_ALLOW_THREADS
-    PyBuffer_Release(&payload);
-    if (rc == 0) return res;
-    Py_DECREF(res);
-    if (rc == -1) return PyErr_NoMemory();
-    PyErr_SetString(PyExc_ValueError, rc == -2 ? "bad parameters" : "corrupt bytecm-lz payload");
-    return NULL;
-}
-
-static PyObject *py_lz_memory(PyObject *self, PyObject *args) {
-    PyObject *params;
-    Py_ssize_t size = 0;
-    if (!PyArg_ParseTuple(args, "O|n", &params, &size)) return NULL;
-    int32_t P[LZ_NPARAM];
-    if (get_params_n(params, P, LZ_NPARAM, lz_check_params) < 0) return NULL;
-    return PyLong_FromSize_t(lz_memory(P, size < 0 ? 0 : (size_t)size));
-}
+static PyObject *py_compress(PyObject *self, PyObject *args) { return run_compress(&CM, args); }
+static PyObject *py_decompress(PyObject *self, PyObject *args) { return run_decompress(&CM, args); }
+static PyObject *py_check(PyObject *self, PyObject *args) { return run_memory(&CM, args); }
+static PyObject *py_lz_compress(PyObject *self, PyObject *args) { return run_compress(&LZ, args); }
+static PyObject *py_lz_decompress(PyObject *self, PyObject *args) { return run_decompress(&LZ, args); }
+static PyObject *py_lz_memory(PyObject *self, PyObject *args) { return run_memory(&LZ, args); }
 
 /* Test hook for coder/binarith.h alone: code bits[i] (bytes 0/1) with P(1) = probs[i]
  * (uint16, native order, 1..65535), decode them back and return (payload, decoded). */
