@@ -151,16 +151,6 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("params", HOSTILE, ids=range(len(HOSTILE)))
-def test_hostile_params_refused(params):
-    with pytest.raises(ValueError):
-        bytecm.check_params(params)
-    with pytest.raises(ValueError):
-        bytecm.decompress(b"\x00\x12\x34\x56", 10, params)
-    with pytest.raises(ValueError):
-        bytecm.compress(b"abc", params)
-
-
 def test_params_key_set_is_exact():
     p = bytecm.legacy_params(1)
     p["extra"] = 1
@@ -568,8 +558,10 @@ LZ_HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("params", LZ_HOSTILE, ids=range(len(LZ_HOSTILE)))
-def test_lz_hostile_params_refused(params):
+@pytest.mark.parametrize("params", HOSTILE + LZ_HOSTILE,
+                         ids=[f"cm{i}" for i in range(len(HOSTILE))] + [f"lz{i}" for i in range(len(LZ_HOSTILE))])
+def test_hostile_params_refused(params):
+    """Every entry point refuses bad parameters of either engine before allocating."""
     with pytest.raises(ValueError):
         bytecm.check_params(params)
     with pytest.raises(ValueError):

@@ -63,6 +63,14 @@ def samples() -> dict[str, bytes]:
     }
 
 
+def _raw_params_seed(out: str, name: str, mode: int, params: dict, to_array, data: bytes) -> None:
+    """A seed that carries its own parameter array (int16 each) before the payload."""
+    arr = to_array(params)
+    payload = bytecm.compress(data, params)
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(bytes([mode]) + struct.pack("<H", len(data)) + struct.pack(f"<{len(arr)}h", *arr) + payload)
+
+
 def main() -> None:
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
     os.makedirs(out, exist_ok=True)
@@ -88,19 +96,10 @@ def main() -> None:
                 f.write(bytes([0x40 | v]) + struct.pack("<H", len(data)) + payload)
         with open(os.path.join(out, f"LZ{v}-roundtrip-text"), "wb") as f:
             f.write(bytes([0xC0 | v]) + b"\0\0" + lz_samples["long"][:3000])
-    p = lz_params(0)
-    arr = bytecm._lz_array(p)
-    data = samples()["csv"]
-    payload = bytecm.compress(data, p)
-    with open(os.path.join(out, "LZraw-params-csv"), "wb") as f:
-        f.write(bytes([0x43]) + struct.pack("<H", len(data)) + struct.pack(f"<{len(arr)}h", *arr) + payload)
-    # raw parameters (mode 3): level 2's, with the payload made for them
-    p = shrunk(2)
-    arr = bytecm._to_array(p)
-    data = samples()["csv"]
-    payload = bytecm.compress(data, p)
-    with open(os.path.join(out, "raw-params-csv"), "wb") as f:
-        f.write(bytes([3]) + struct.pack("<H", len(data)) + struct.pack(f"<{len(arr)}h", *arr) + payload)
+    # raw parameters (mode 3): the parameter array, then a payload made for it
+    csv = samples()["csv"]
+    _raw_params_seed(out, "LZraw-params-csv", 0x43, lz_params(0), bytecm._lz_array, csv)
+    _raw_params_seed(out, "raw-params-csv", 3, shrunk(2), bytecm._to_array, csv)
     print(f"wrote seeds to {out}", file=sys.stderr)
 
 
