@@ -151,6 +151,16 @@ def test_encoder_reproduces_golden_bytes(golden):
         assert payload == expected, f"chunk {i}: payload differs"
 
 
+def test_exact_goldens_come_from_several_machines():
+    """Invariant 6 (exact on every machine) is pinned by exact archives made on more than
+    one kind of CPU (the AVX2 and the AVX-512 kernel paths), each decoded and re-encoded
+    here, whatever this machine is."""
+    cpus = {g.cpu for g in GOLDENS if g.kind == "exact"}
+    assert {"avx2", "avx512"} <= cpus, cpus
+    for cpu in cpus:
+        assert any(Method.LLM in _methods(g) for g in GOLDENS if g.kind == "exact" and g.cpu == cpu), cpu
+
+
 def test_goldens_cover_every_method():
     methods = set().union(*(_methods(g) for g in GOLDENS))
     assert {Method.LLM, Method.XZ, Method.CM} <= methods
