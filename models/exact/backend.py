@@ -6,7 +6,7 @@ lanes by one token each (one batched model call) and returns int32 log2q logits
 ``keep``), a pure function of its token count, so encoder and decoder slide alike.
 
 The arithmetic is ``reference.py``'s; the compiled kernel computes the same bits faster.
-``LMZIP_KERNEL=reference|scalar|avx2|avx512|neon`` forces a path (``auto`` or unset:
+``LMZIP_KERNEL=reference|scalar|avx2|avxvnni|avx512|neon`` forces a path (``auto`` or unset:
 the fastest this CPU runs).
 """
 
@@ -25,7 +25,7 @@ from lmzip.models.exact.weights import ExactWeights
 KERNEL_ENV = "LMZIP_KERNEL"
 #: Threads per kernel (default 1: lmzip's parallelism is chunks in worker processes).
 THREADS_ENV = "LMZIP_KERNEL_THREADS"
-PATHS = ("reference", "scalar", "avx2", "avx512", "neon")
+PATHS = ("reference", "scalar", "avx2", "avxvnni", "avx512", "neon")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@
  *
  *   aarch64-linux-gnu-gcc -static -std=gnu11 -O2 -ffp-contract=off -fno-fast-math -pthread \
  *       -Imodels/exact models/exact/kcheck.c models/exact/k{scalar,x86,model,neon}.c -lm -o kcheck
- *   qemu-aarch64 ./kcheck 3          # path ids: 0 scalar, 1 avx2, 2 avx512, 3 neon
+ *   qemu-aarch64 ./kcheck 3          # path ids: 0 scalar, 1 avx2, 2 avx512 (VNNI), 3 neon, 4 avxvnni
  *
  * (natively: gcc ... -o kcheck && ./kcheck 1). Exit status 0 when every comparison matches.
  */

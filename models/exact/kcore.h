@@ -25,7 +25,8 @@
 #define MAX_RATIO 8    /* query heads per key/value head the kernel handles */
 
 enum { KIND_Q4_1 = 0, KIND_Q8_0 = 1 };
-enum { PATH_SCALAR = 0, PATH_AVX2 = 1, PATH_AVX512 = 2, PATH_NEON = 3, N_PATHS = 4 };
+/* Ids are stable (kcheck and tests name them); PATH_AVX512 is the AVX-512 VNNI path. */
+enum { PATH_SCALAR = 0, PATH_AVX2 = 1, PATH_AVX512 = 2, PATH_NEON = 3, PATH_AVXVNNI = 4, N_PATHS = 5 };
 
 extern const char *const kpath_names[N_PATHS];
 
@@ -77,11 +78,15 @@ typedef struct {
     int tcap;                 /* multiple of 8, >= n */
 } AttnScratch;
 
+/* Scratch of a matrix product over B lanes of k inputs: B*8 floats, then B*k bytes (the
+ * activations biased to u8 by the VNNI paths' q8_0 product). */
+#define KACC_BYTES(B, k) ((size_t)(B) * (RG * sizeof(float) + (size_t)(k)))
+
 typedef struct {
     int path;
     /* x [k] -> int8 q [k], s [k/32], s*sum [k/32] */
     void (*quant_act)(const float *x, int k, int8_t *xq, float *s, float *sx);
-    /* y[b][8g..8g+7] for groups g0 <= g < g1; acc: scratch of B*8 floats, 32-byte aligned */
+    /* y[b][8g..8g+7] for groups g0 <= g < g1; acc: KACC_BYTES(B, k) bytes of scratch, 32-byte aligned */
     void (*matmul)(const QMat *w, const Act *a, float *y, size_t ystride, int g0, int g1, float *acc);
     void (*attend)(const AttnIn *in, float *out, AttnScratch *scr);
     /* g[i] = silu(g[i]) * u[i] */
@@ -102,6 +107,7 @@ extern const KOps kops_scalar;
 #if defined(__x86_64__)
 extern const KOps kops_avx2;
 extern const KOps kops_avx512;
+extern const KOps kops_avxvnni;
 #endif
 #if defined(__aarch64__)
 extern const KOps kops_neon;

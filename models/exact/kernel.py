@@ -3,7 +3,8 @@
 ``KernelModel`` holds the repacked weights and the KV caches of ``n_lanes`` lanes in C
 (``_kernel.c``) and advances any subset of them by one token per ``step``, exactly like
 ``reference.ReferenceModel.step`` (same float32 operations in the same order, integer
-sums), on one of the paths ``scalar``, ``avx2``, ``avx512`` or ``neon`` (``auto``: the
+sums), on one of the paths ``scalar``, ``avx2``, ``avxvnni`` (AVX-VNNI), ``avx512`` (AVX-512
+VNNI) or ``neon`` (``auto``: the
 fastest this CPU runs). Each vector path checks itself against the scalar path on
 synthetic data on first use; a path that disagrees is disabled with a warning.
 """
@@ -19,7 +20,7 @@ from lmzip.models.exact import _kernel, arith
 from lmzip.models.exact.weights import ExactWeights, QMatrix
 
 #: All kernel paths, slowest first.
-PATHS = ("scalar", "avx2", "avx512", "neon")
+PATHS = ("scalar", "avx2", "avxvnni", "avx512", "neon")
 _KIND = {"q4_1": _kernel.KIND_Q4_1, "q8_0": _kernel.KIND_Q8_0}
 
 _checked: dict[str, tuple[bool, str]] = {}

@@ -28,7 +28,11 @@ int kpath_cpu_ok(int path) {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
                __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    case PATH_AVXVNNI:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") &&
+               __builtin_cpu_supports("avxvnni");
 #endif
 #if defined(__aarch64__)
     case PATH_NEON:
@@ -49,6 +53,8 @@ const KOps *kops_get(int path) {
         return &kops_avx2;
     case PATH_AVX512:
         return &kops_avx512;
+    case PATH_AVXVNNI:
+        return &kops_avxvnni;
 #endif
 #if defined(__aarch64__)
     case PATH_NEON:
@@ -478,7 +484,7 @@ KModel *kmodel_new(const KRawModel *raw, int path, int n_ctx, int n_lanes, int n
     m->ascr = calloc((size_t)n_threads, sizeof(AttnScratch));
     if (!m->acc || !m->ascr) goto oom;
     for (int t = 0; t < n_threads; t++) {
-        m->acc[t] = kalloc((size_t)n_lanes * RG * sizeof(float));
+        m->acc[t] = kalloc(KACC_BYTES(n_lanes, D > F ? D : F));
         AttnScratch *a = &m->ascr[t];
         a->tcap = m->tp;
         a->score = kalloc((size_t)m->r * m->tp * sizeof(float));
@@ -773,7 +779,7 @@ int kmatmul_once(int path, int kind, int n, int k, const uint8_t *raw, int B, co
     if (qmat_pack(&w, kind, n, k, raw) != 0) return -1;
     int8_t *xq = kalloc((size_t)B * k);
     float *s = kalloc((size_t)B * (k / QB) * sizeof(float)), *sx = kalloc((size_t)B * (k / QB) * sizeof(float));
-    float *acc = kalloc((size_t)B * RG * sizeof(float));
+    float *acc = kalloc(KACC_BYTES(B, k));
     int rc = -1;
     if (xq && s && sx && acc) {
         for (int b = 0; b < B; b++)

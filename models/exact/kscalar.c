@@ -5,7 +5,7 @@
 
 #include "kcore.h"
 
-const char *const kpath_names[N_PATHS] = {"scalar", "avx2", "avx512", "neon"};
+const char *const kpath_names[N_PATHS] = {"scalar", "avx2", "avx512", "neon", "avxvnni"};
 
 /* float16 bits -> float32, exact (every half is a float). */
 float k_f16(uint16_t h) {
