@@ -465,6 +465,56 @@ _RECIPES: dict[int, str] = {
         'nt-floor-v1","word_bits":32},"level":1,"xz":{"container":"raw-lzma2","extreme":true,"preset":'
         "9}}"
     ),
+    # level 4: LLM alone, 512 KiB chunks, n_ctx 512, lanes of >= 16 KiB cut by token count
+    34: (
+        '{"backend":{"bos":1,"discard":128,"keep":1,"n_ctx":512,"name":"exact-v1"},"chunk_size":524288,"'
+        'cm":{"apm":["o0","o1","o2","match"],"apm_rate":7,"column":1,"diffusion":2,"diffusion_rate":4,"h'
+        'ash_log":26,"high_order":12,"indirect":1,"inputs2":1,"kind":"bytecm-v1","match_log":22,"match_l'
+        'ong":24,"match_min":5,"mixer":["c0","match","c1","order","c2","word"],"mixer_lr":4,"mixer_lr2":'
+        '2,"orders":[1,2,3,4,5,6,7],"record":1,"sm_limit":1023,"sparse":6,"word":4,"x86":1},"coder":{"na'
+        'me":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":32},"lanes":{"c'
+        'ut":"tokens","max":32,"min_bytes":16384,"shared":false},"level":4,"model":{"bos":1,"n_vocab":49'
+        '152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8'
+        'c15e5bc70ea373728110db53"},"predictor":{"kind":"llm"},"tokenizer":{"kind":"model-pieces+byte-fa'
+        'llback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6977516b01803"},'
+        '"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 5: ensemble-x1, 512 KiB chunks, n_ctx 512, lanes of >= 32 KiB cut by token count
+    35: (
+        '{"backend":{"bos":1,"discard":128,"keep":1,"n_ctx":512,"name":"exact-v1"},"chunk_size":524288,"'
+        'cm":{"apm":["o0","o1","o2","match"],"apm_rate":7,"column":1,"diffusion":2,"diffusion_rate":4,"h'
+        'ash_log":26,"high_order":12,"indirect":1,"inputs2":1,"kind":"bytecm-v1","match_log":22,"match_l'
+        'ong":24,"match_min":5,"mixer":["c0","match","c1","order","c2","word"],"mixer_lr":4,"mixer_lr2":'
+        '2,"orders":[1,2,3,4,5,6,7],"record":1,"sm_limit":1023,"sparse":6,"word":4,"x86":1},"coder":{"na'
+        'me":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":32},"lanes":{"c'
+        'ut":"tokens","max":32,"min_bytes":32768,"shared":true},"level":5,"model":{"bos":1,"n_vocab":491'
+        '52,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8c'
+        '15e5bc70ea373728110db53"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":9'
+        '68166,"lr_boost":5808996,"lr_half":8000},"counts":{"max_candidates":24,"slots_log2":18},"kind":'
+        '"ensemble-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_edges":[196'
+        '61,39322,58982],"ctx2":null,"lr":363,"lr_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":52428'
+        '8,"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":{"kind":"model-'
+        'pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc69'
+        '77516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
+    # level 6: ensemble-x1, 512 KiB chunks, n_ctx 2048, lanes of >= 32 KiB cut by token count
+    36: (
+        '{"backend":{"bos":1,"discard":512,"keep":1,"n_ctx":2048,"name":"exact-v1"},"chunk_size":524288,'
+        '"cm":{"apm":["o0","o1","o2","match"],"apm_rate":7,"column":1,"diffusion":2,"diffusion_rate":4,"'
+        'hash_log":26,"high_order":12,"indirect":1,"inputs2":1,"kind":"bytecm-v1","match_log":22,"match_'
+        'long":24,"match_min":5,"mixer":["c0","match","c1","order","c2","word"],"mixer_lr":4,"mixer_lr2"'
+        ':2,"orders":[1,2,3,4,5,6,7],"record":1,"sm_limit":1023,"sparse":6,"word":4,"x86":1},"coder":{"n'
+        'ame":"constriction-range","precision":24,"quantizer":"log2q-exp2-v1","word_bits":32},"lanes":{"'
+        'cut":"tokens","max":32,"min_bytes":32768,"shared":true},"level":6,"model":{"bos":1,"n_vocab":49'
+        '152,"name":"SmolLM2-135M-Instruct.Q4_1.gguf","sha256":"b179c9523d0e6a0f98a330c7562b682750a6f8c8'
+        'c15e5bc70ea373728110db53"},"predictor":{"bias":{"fast_lr":0,"fast_shift":0,"limit":756388,"lr":'
+        '968166,"lr_boost":5808996,"lr_half":8000},"counts":{"max_candidates":24,"slots_log2":18},"kind"'
+        ':"ensemble-x1","logp_floor":-4194304,"match":null,"min_escape":107374,"mixer":{"conf_edges":[19'
+        '661,39322,58982],"ctx2":null,"lr":363,"lr_boost":5816,"lr_half":2000,"lr_shift":20,"w_max":5242'
+        '88,"w_min":-262144},"ngram":null,"ppm":{"escape":"C","max_order":6}},"tokenizer":{"kind":"model'
+        '-pieces+byte-fallback+escape-v1","sha256":"3a303cd3b89abb9b06e2fa8a4506afb6b67a503007a700826fc6'
+        '977516b01803"},"xz":{"container":"raw-lzma2","extreme":true,"preset":9}}'
+    ),
 }
 
 RECIPES: Mapping[int, str] = MappingProxyType(_RECIPES)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from lmzip._config import EXACT_BACKEND, CodingConfig
 from lmzip._engine import decode_lanes, decode_tokens, encode_lanes, encode_tokens
-from lmzip._lanes import pack_payload, read_varint, unpack_payload, varint
+from lmzip._lanes import pack_payload, read_varint, varint
 from lmzip._runtime import Runtime
 from lmzip.formats.container import Method, xxh64
 from lmzip.formats.errors import CorruptChunkError, LmzipError, MachineDependentError
@@ -50,7 +50,7 @@ def encode_chunk(
     if len(xz) < len(best.payload):
         best = ChunkResult(Method.XZ, xz)
     if config.uses_llm and runtime is not None:
-        lanes = [runtime.tokenizer.encode(raw[a:b]) for a, b in config.lanes.bounds(len(raw))]
+        lanes = config.lanes.tokenize(raw, runtime.tokenizer.encode, runtime.tokenizer.escape_token)
         n_tokens = sum(len(t) for t in lanes)
         if len(raw) >= MIN_BYTES_PER_TOKEN * n_tokens:
             payload = _encode_llm(lanes, config, runtime, tick)
@@ -91,13 +91,14 @@ def _decode_llm(payload: bytes, raw_size: int, config: CodingConfig, runtime: Ru
             raise _Structure("token count exceeds chunk size")
         tokens = decode_tokens(runtime.predictor(config), payload[used:], n_tokens, tick)
         return runtime.tokenizer.decode(tokens)
-    bounds = config.lanes.bounds(raw_size)
     try:
-        n_tokens, streams = unpack_payload(payload, [b - a for a, b in bounds])
+        n_tokens, streams = config.lanes.unpack(payload, raw_size)
     except ValueError as exc:
         raise _Structure(str(exc)) from None
     backend, model = runtime.lane_coder(config)
     lanes = decode_lanes(backend, model, streams, n_tokens, None if tick is None else tick.many)
+    # Each lane decodes on its own (a token cut never splits an escape pair; a lane that
+    # ends inside one is bad data: ValueError) and the lanes' bytes concatenate.
     return b"".join(runtime.tokenizer.decode(tokens) for tokens in lanes)
 
 

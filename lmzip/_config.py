@@ -31,6 +31,10 @@ class LevelSpec:
     cm_level: int = 3  # the byte-level CM engine's level (models/bytecm), tried on every chunk
 
 
+# Where the lanes of new archives are cut (lmzip/_lanes.py): by token count. Archives
+# made before (no "cut" in their header) are cut by bytes, and decode so forever.
+LANE_CUT = "tokens"
+
 # Chunk size is fixed by the level (or --chunk-size), never by the worker count, so the
 # archive is byte-identical for any -T. Bigger chunks keep more context per LLM window.
 LEVELS: dict[int, LevelSpec] = {
@@ -40,14 +44,18 @@ LEVELS: dict[int, LevelSpec] = {
     3: LevelSpec(chunk_size=1 << 20, n_ctx=0, cm_level=3),
     # Levels 4-6 code lanes in lockstep (issue 8: README "Lanes"); --lanes 1 gives their
     # single-stream form. Lane groups of 512 KiB: a 1 MB input keeps two workers busy.
+    # Lanes are cut by token count (issue 17), so no lane of mixed text runs a long tail.
     4: LevelSpec(chunk_size=32 << 10, n_ctx=512, ensemble=False,
-                 lanes=LaneSpec(32, 16 << 10, shared=False), lane_chunk_size=512 << 10, lane_n_ctx=512),
+                 lanes=LaneSpec(32, 16 << 10, shared=False, cut=LANE_CUT), lane_chunk_size=512 << 10,
+                 lane_n_ctx=512),
     # Levels 5-6: lanes of >= 32 KiB (measured on held-out text: +2.4% against --lanes 1;
     # 16 KiB lanes +4.5%), so a 512 KiB group has 16 lanes.
     5: LevelSpec(chunk_size=64 << 10, n_ctx=1024,
-                 lanes=LaneSpec(32, 32 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=512),
+                 lanes=LaneSpec(32, 32 << 10, shared=True, cut=LANE_CUT), lane_chunk_size=512 << 10,
+                 lane_n_ctx=512),
     6: LevelSpec(chunk_size=128 << 10, n_ctx=2048,
-                 lanes=LaneSpec(32, 32 << 10, shared=True), lane_chunk_size=512 << 10, lane_n_ctx=2048),
+                 lanes=LaneSpec(32, 32 << 10, shared=True, cut=LANE_CUT), lane_chunk_size=512 << 10,
+                 lane_n_ctx=2048),
     7: LevelSpec(chunk_size=256 << 10, n_ctx=4096),
     8: LevelSpec(chunk_size=512 << 10, n_ctx=8192),
     9: LevelSpec(chunk_size=1 << 20, n_ctx=8192),
@@ -115,7 +123,8 @@ class CodingConfig:
         lane_spec = spec.lanes
         if lanes:
             # Exactly that many lanes per chunk, sharing the online models as the level does.
-            lane_spec = LaneSpec(lanes, 0, (spec.lanes.shared or spec.lanes.single) and lanes > 1)
+            lane_spec = LaneSpec(lanes, 0, (spec.lanes.shared or spec.lanes.single) and lanes > 1,
+                                 LANE_CUT if lanes > 1 else "bytes")
         if lane_spec.single:
             default_size, default_ctx = spec.chunk_size, spec.n_ctx
         else:

@@ -208,7 +208,7 @@ def test_llm_header_records_model(llm_archive, layout):
     assert len(params["model"]["sha256"]) == 64
     assert params["backend"]["n_ctx"] == 512
     assert params["chunk_size"] == 512 << 10  # one lane group of up to 32 lanes of >= 16 KiB
-    assert params["lanes"] == {"max": 32, "min_bytes": 16384, "shared": False}
+    assert params["lanes"] == {"max": 32, "min_bytes": 16384, "shared": False, "cut": "tokens"}
 
 
 def test_llm_archive_decodes_with_any_level(llm_archive):

@@ -278,6 +278,10 @@ RECIPE_SHA256 = {
     31: "cb561e8a92a3661944243d605c819f58a358dbce49383fb13c6778533eb171c5",
     32: "69e6d0661e601f9a9a32d40ce87728df06c18aa06346f69e84fbcbb9df7d5c06",
     33: "29dbb55297783b874aad83b089a3998d32e855d54713c4cd4e7af2a9cb742ce1",  # level 1: the LZ engine (bytecm-lz1)
+    # levels 4-6 with lanes cut by token count (issue 17)
+    34: "a0d523aa0f7e68ce4d474475043481ae66567ec8cc17d2eae7a476c9615094af",
+    35: "f85c53d9b8ec514412c6ecde6fc8927185ca3c0b3ef533ab66b511a06205deb9",
+    36: "8a9df0fd09197bf5aa73fad0aa123b056e7beb85c31231ea987f6bf5ffdaafeb",
 }
 
 
