@@ -8,8 +8,11 @@ against the first setting, peak RSS of the largest process. The CPU is recorded.
     python scripts/lanes_bench.py /tmp/heldout-1m.txt --lanes 1 0 -T 2 --json out.json
 
 ``--lanes 0`` is the level's default. ``--max-bytes N`` benchmarks a prefix (say so when
-you quote it). ``--count`` only prints the tokens of every lane group and lane, to see
-how evenly the work is spread (lanes and groups are cut by bytes). Slow: ``--lanes 1`` codes about 0.2-0.3 KB/s per core.
+you quote it). ``--count`` only prints the tokens of every lane group and lane, cut by
+bytes (archives before issue 17) and by tokens (today's default), to see how evenly the
+work is spread: the lockstep loop runs as many steps as its longest lane has tokens, so
+``tokens / (lanes * steps)`` is how full its batches are on average (groups are cut by
+bytes either way). Slow: ``--lanes 1`` codes about 0.2-0.3 KB/s per core.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def timed(cmd: list[str]) -> tuple[float, int, float]:
 def llm_tokens(arc: Path) -> int:
     """Tokens the archive's LLM chunks code, read from their lane directories."""
     from lmzip import formats as fmt
-    from lmzip._lanes import LaneSpec, unpack_payload
+    from lmzip._lanes import LaneSpec
 
     total = 0
     with arc.open("rb") as f:
@@ -64,8 +67,7 @@ def llm_tokens(arc: Path) -> int:
         spec = LaneSpec.from_params(params.get("lanes"))
         for item in fmt.iter_chunks(f, size):
             if isinstance(item, fmt.Chunk) and item.info.method == fmt.Method.LLM:
-                sizes = [b - a for a, b in spec.bounds(item.info.raw_size)]
-                total += sum(unpack_payload(item.payload, sizes)[0])
+                total += sum(spec.unpack(item.payload, item.info.raw_size)[0])
     return total
 
 
@@ -91,19 +93,23 @@ def run(src: Path, level: int, lanes: int, threads: int, work: Path) -> dict:
             "decompress_rss_mib": dec_rss / 1024}
 
 
-def lane_tokens(data: bytes, level: int, lanes: int) -> list[list[int]]:
-    """Tokens per lane of every chunk (lane group), cut as ``lmzip -LEVEL --lanes LANES`` cuts it."""
+def lane_tokens(data: bytes, level: int, lanes: int, cut: str) -> list[list[int]]:
+    """Tokens per lane of every chunk (lane group), cut as ``lmzip -LEVEL --lanes LANES``
+    cuts it, by ``cut`` ("bytes" or "tokens")."""
+    from dataclasses import replace
+
     from lmzip._config import CodingConfig
     from lmzip.models import LlamaModel, LosslessTokenizer
 
     config = CodingConfig.for_level(level, lanes=lanes or None)
+    spec = replace(config.lanes, cut=cut)
     model = LlamaModel(None)
     tokenizer = LosslessTokenizer(model.pieces, model.tokenize)
     size = config.chunk_size
     groups = []
     for start in range(0, len(data), size):
         chunk = data[start:start + size]
-        groups.append([len(tokenizer.encode(chunk[a:b])) for a, b in config.lanes.bounds(len(chunk))])
+        groups.append([len(t) for t in spec.tokenize(chunk, tokenizer.encode, tokenizer.escape_token)])
     return groups
 
 
@@ -121,10 +127,14 @@ def main() -> int:
     if args.count:
         data = args.file.read_bytes()[:args.max_bytes or None]
         for lanes in args.lanes:
-            groups = lane_tokens(data, args.level, lanes)
-            print(f"--lanes {lanes}: {sum(map(sum, groups)):,} tokens")
-            for i, g in enumerate(groups):
-                print(f"  group {i}: {sum(g):,} tokens in {len(g)} lanes: {' '.join(map(str, g))}")
+            for cut in ("bytes", "tokens"):
+                groups = lane_tokens(data, args.level, lanes, cut)
+                print(f"--lanes {lanes}, cut by {cut}: {sum(map(sum, groups)):,} tokens")
+                for i, g in enumerate(groups):
+                    steps = max(g)
+                    print(f"  group {i}: {sum(g):,} tokens in {len(g)} lanes, {min(g):,}..{steps:,} per lane "
+                          f"(spread {steps - min(g):,}); {steps:,} steps, batches "
+                          f"{sum(g) / (len(g) * steps):.1%} full: {' '.join(map(str, g))}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
