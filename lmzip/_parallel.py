@@ -36,6 +36,7 @@ import numpy as np
 
 from lmzip._chunks import ChunkResult, decode_chunk, encode_chunk
 from lmzip._config import CodingConfig
+from lmzip._cores import CoreBoard, cpu_count
 from lmzip._runtime import Runtime
 from lmzip.formats.container import Method
 from lmzip.formats.errors import LmzipError
@@ -147,24 +148,24 @@ class _Launcher:
 
     def _run(self) -> None:
         while True:
-            argv, box, done = self._requests.get()
+            argv, pass_fds, box, done = self._requests.get()
             try:
                 # A session of its own: the terminal's Ctrl-C goes to the CLI alone, which
                 # then stops its workers itself (they never print a KeyboardInterrupt).
                 box.append(subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-                                            start_new_session=os.name == "posix"))
+                                            pass_fds=pass_fds, start_new_session=os.name == "posix"))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 box.append(exc)
             done.set()
 
-    def popen(self, argv: list[str]) -> subprocess.Popen:
+    def popen(self, argv: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="lmzip-launcher", daemon=True)
                 self._thread.start()
         box: list = []
         done = threading.Event()
-        self._requests.put((argv, box, done))
+        self._requests.put((argv, pass_fds, box, done))
         try:
             done.wait()
         except BaseException:
@@ -205,13 +206,22 @@ class WorkerDied(LmzipError):
 
 
 class _Worker:
-    """One worker process, its pipes and the thread that reads its results."""
+    """One worker process, its pipes and the thread that reads its results.
+
+    ``board``/``slot``/``cores``: the worker reads its share of ``cores`` kernel threads
+    from slot ``slot`` of the parent's ``CoreBoard`` before each step (no board: 1 thread).
+    """
 
     def __init__(self, model_path: str | None, n_threads: int, route: Callable[["_Worker", tuple], None],
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", board: CoreBoard | None = None, slot: int = -1, cores: int = 1) -> None:
         argv = [sys.executable, "-c", _BOOT, json.dumps(sys.path), str(os.getpid()), model_path or "",
                 str(n_threads), device]
-        self.proc = _launcher.popen(argv)
+        pass_fds: tuple[int, ...] = ()
+        if board is not None and slot >= 0:
+            argv += [str(cores), str(board.fd), str(board.slots), str(slot)]
+            pass_fds = (board.fd,)
+        self.slot = slot if board is not None else -1
+        self.proc = _launcher.popen(argv, pass_fds)
         self.pending: set[int] = set()
         self.alive = True
         self._route = route
@@ -300,6 +310,11 @@ class ChunkRunner:
         self._inboxes: dict[int, queue.Queue] = {}
         self._owner: dict[int, _Worker] = {}
         self._ids = itertools.count()
+        # Cores not busy with another chunk help the busy workers' kernels (_cores.py):
+        # the board says which worker slots have a job; -T bounds the cores used.
+        self.cores = min(self.workers, cpu_count())
+        self._board: CoreBoard | None = None
+        self._slot_owner: dict[int, _Worker] = {}
         # Workers reach the runner through a weak reference, so a Codec that is dropped
         # without close() is collected, and its workers stopped, here (or at exit).
         route = weakref.WeakMethod(self._route)
@@ -325,6 +340,8 @@ class ChunkRunner:
                 ids = [job_id]
                 if kind != "tick":
                     worker.pending.discard(job_id)
+            if kind != "tick" and not worker.pending:
+                self._mark(worker, False)
             boxes = [(i, self._inboxes.get(i)) for i in ids]
             if kind != "tick":
                 for i in ids:
@@ -339,6 +356,35 @@ class ChunkRunner:
             if box is not None:
                 box.put((kind, i, value))
 
+    def _mark(self, worker: _Worker, busy: bool) -> None:
+        """Under the lock: show ``worker`` busy or idle on the board (if its slot is still its own)."""
+        if self._board is not None and self._slot_owner.get(worker.slot) is worker:
+            self._board.set(worker.slot, busy)
+            if not busy and not worker.alive:
+                del self._slot_owner[worker.slot]
+
+    def _new_worker(self) -> _Worker:
+        """Under the lock: start a worker in a free board slot."""
+        # One llama.cpp thread per process: see Codec._local_runtime.
+        device = self.devices[next(self._started) % len(self.devices)]
+        board, slot = None, -1
+        if self.cores > 1 and os.name == "posix" and device == "cpu":
+            if self._board is None:
+                try:
+                    self._board = CoreBoard(self.workers)
+                except OSError:  # no shared memory: every worker keeps one kernel thread
+                    self.cores = 1
+            if self._board is not None:
+                for dead in [s for s, w in self._slot_owner.items() if not w.alive]:
+                    self._board.set(dead, False)
+                    del self._slot_owner[dead]
+                slot = min(set(range(self._board.slots)) - set(self._slot_owner), default=-1)
+                board = self._board if slot >= 0 else None
+        worker = _Worker(self.model_path, 1, self._route_weakly, device, board, slot, self.cores)
+        if board is not None:
+            self._slot_owner[slot] = worker
+        return worker
+
     def _submit(self, kind: str, args: tuple, inbox: queue.Queue) -> int:
         job_id = next(self._ids)
         with self._lock:
@@ -347,13 +393,12 @@ class ChunkRunner:
             if idle:
                 worker = idle[0]
             elif len(self._pool) < self.workers:
-                # One llama.cpp thread per process: see Codec._local_runtime.
-                device = self.devices[next(self._started) % len(self.devices)]
-                worker = _Worker(self.model_path, 1, self._route_weakly, device)
+                worker = self._new_worker()
                 self._pool.append(worker)
             else:
                 worker = min(self._pool, key=lambda w: len(w.pending))
             worker.pending.add(job_id)
+            self._mark(worker, True)
             self._inboxes[job_id] = inbox
             self._owner[job_id] = worker
         try:
@@ -372,6 +417,9 @@ class ChunkRunner:
                 if worker is not None and i in worker.pending and worker not in victims:
                     victims.append(worker)
             self._pool[:] = [w for w in self._pool if w not in victims]
+            for worker in victims:
+                worker.alive = False
+                self._mark(worker, False)
         for worker in victims:
             worker.kill()
 
@@ -434,6 +482,10 @@ class ChunkRunner:
         with self._lock:
             pool = list(self._pool)
             self._pool.clear()
+            for slot in list(self._slot_owner):
+                if self._board is not None:
+                    self._board.set(slot, False)
+            self._slot_owner.clear()
         _stop_workers(pool)
 
     def _forget(self) -> None:
@@ -441,6 +493,8 @@ class ChunkRunner:
         pool = list(self._pool)
         self._pool.clear()
         self._lock = threading.Lock()
+        self._board = None  # the parent's: a new one for this process's workers
+        self._slot_owner = {}
         for worker in pool:
             worker._close_pipes()
             worker.alive = False

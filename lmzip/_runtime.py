@@ -17,19 +17,29 @@ from lmzip._config import EXACT_BACKEND, LLAMA_BACKEND, CodingConfig, ModelIdent
 from lmzip.formats.errors import ModelMismatchError, UnsupportedVersionError
 from lmzip.models import LLMPredictor, LlamaModel, LosslessTokenizer, WindowSpec
 from lmzip.models.ensemble import ENSEMBLE_KIND, EnsemblePredictor, batch_size
-from lmzip.models.exact.backend import ExactBackend, ExactSession, Window
+from lmzip.models.exact.backend import ExactBackend, ExactSession, Window, fixed_kernel_threads
 from lmzip.models.exact.weights import ExactWeights
 from lmzip.models.lanes import LLMOnly
 
 
 class Runtime:
-    """Model, tokenizer and one LLM session per window size."""
+    """Model, tokenizer and one LLM session per window size.
 
-    def __init__(self, model_path: str | os.PathLike[str] | None, n_threads: int, device: str = "cpu") -> None:
+    ``n_threads`` is llama.cpp's (keep it 1: it spin-waits). The exact kernel keeps a pool
+    of ``kernel_threads`` threads and, before each step, uses ``share()`` of them (all of
+    them without ``share``); ``$LMZIP_KERNEL_THREADS`` fixes the count instead. None of
+    these changes a bit of the output.
+    """
+
+    def __init__(self, model_path: str | os.PathLike[str] | None, n_threads: int, device: str = "cpu",
+                 kernel_threads: int = 1, share=None) -> None:
         # llama.cpp supplies the tokenizer (and v1 decoding); the exact core the logits.
         self.model = LlamaModel(model_path)
         self.tokenizer = LosslessTokenizer(self.model.pieces, self.model.tokenize)
         self.n_threads = max(1, n_threads)
+        fixed = fixed_kernel_threads()
+        self.kernel_threads = fixed if fixed is not None else max(1, kernel_threads)
+        self.kernel_share = None if fixed is not None else share
         # Where the exact model runs: the compiled kernel ("cpu") or torch (CPU/CUDA).
         # Every device computes the same bits, so only speed depends on it.
         from lmzip._devices import parse_devices
@@ -89,8 +99,8 @@ class Runtime:
         if key not in self._sessions:
             if config.backend == EXACT_BACKEND:
                 window = Window(config.n_ctx, config.keep, config.discard)
-                # Kernel threads from $LMZIP_KERNEL_THREADS (default 1); never changes a bit.
-                backend = ExactBackend(self.weights, window, n_lanes=1)
+                backend = ExactBackend(self.weights, window, n_lanes=1, n_threads=self.kernel_threads,
+                                       threads=self.kernel_share)
                 self._sessions[key] = ExactSession(backend)
             elif config.backend == LLAMA_BACKEND:
                 spec = WindowSpec(n_ctx=config.n_ctx, keep=config.keep, discard=config.discard)
@@ -112,7 +122,8 @@ class Runtime:
 
                 self._sessions[key] = TorchBackend(self.weights, window, n_lanes, device=self.device.torch_device)
             else:
-                self._sessions[key] = ExactBackend(self.weights, window, n_lanes=n_lanes)
+                self._sessions[key] = ExactBackend(self.weights, window, n_lanes=n_lanes,
+                                                   n_threads=self.kernel_threads, threads=self.kernel_share)
         backend = self._sessions[key]
         mkey = json.dumps(["lanes", config.predictor, config.lanes.to_params()], sort_keys=True)
         if mkey not in self._predictors:

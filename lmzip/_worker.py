@@ -1,6 +1,8 @@
 """A worker process: runs chunk jobs for the parent that started it (see ``_parallel``).
 
-Started as ``python -c BOOT SYS_PATH PARENT_PID MODEL_PATH N_THREADS``. Jobs arrive on
+Started as ``python -c BOOT SYS_PATH PARENT_PID MODEL_PATH N_THREADS DEVICE [CORES FD
+SLOTS SLOT]``: with the last four, the kernel keeps a pool of CORES threads and uses this
+worker's share of them (``_cores.CoreShare`` over the board at FD), else one. Jobs arrive on
 stdin and results leave on stdout, both as length-prefixed pickles; anything else that
 writes to stdout (a C library, a stray print) is sent to stderr instead. The worker
 ignores SIGINT (Ctrl-C reaches the whole process group; the parent decides) and never
@@ -48,6 +50,12 @@ def main() -> None:
     model_path = sys.argv[3] or None
     n_threads = int(sys.argv[4])
     device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
+    cores, share = 1, None
+    if len(sys.argv) > 9:
+        from lmzip._cores import CoreShare, ThreadTuner
+
+        cores = int(sys.argv[6])
+        share = ThreadTuner(CoreShare(int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), cores))
     die_with_parent(parent_pid)
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -86,7 +94,7 @@ def main() -> None:
         if runtime is None:
             from lmzip._runtime import Runtime
 
-            runtime = Runtime(model_path, n_threads, device)
+            runtime = Runtime(model_path, n_threads, device, kernel_threads=cores, share=share)
         return runtime
 
     try:

@@ -245,6 +245,29 @@ def test_model_matches_reference(path, n_threads, weights, reference_run):
     assert [km.n_past(i) for i in range(3)] == ref_past
 
 
+@pytest.mark.parametrize("path", ALL_PATHS)
+def test_active_threads_switched_between_steps(path, weights, reference_run):
+    """A pool of 3 threads whose active count changes before every step (3, 1, 2, ...)
+    gives the reference's bits at every step; set_threads checks its argument."""
+    ref_logits, _ = reference_run
+    km = kernel.KernelModel(weights, N_CTX, 3, path, 3)
+    assert km.threads == 3
+    counts = iter([3, 1, 2, 2, 1, 3, 1, 1, 2, 3, 2, 1, 3, 2])
+
+    def step(lanes, toks):
+        km.set_threads(next(counts))
+        return km.step(lanes, toks)
+
+    logits = _run(step, lambda lane: km.slide(lane, KEEP, DROP), km.n_past)
+    for i, (a, b) in enumerate(zip(logits, ref_logits)):
+        assert same_bits(a, b), f"step {i} (lanes {SCHEDULE[i]}) differs"
+    assert km.threads == 2
+    for bad in (0, 4, -1):
+        with pytest.raises(ValueError, match="threads"):
+            km.set_threads(bad)
+    assert km.threads == 2
+
+
 def test_model_errors(weights):
     km = kernel.KernelModel(weights, 4, 2, "auto")
     with pytest.raises(ValueError, match="twice"):

@@ -304,6 +304,29 @@ done:
     return ret;
 }
 
+/* set_threads(k): how many of the pool's threads the next steps use (1..n_threads) */
+static PyObject *Model_set_threads(ModelObject *self, PyObject *args) {
+    int k;
+    if (!PyArg_ParseTuple(args, "i", &k) || !ready(self)) return NULL;
+    if (k < 1 || k > self->m->n_threads) {
+        PyErr_Format(PyExc_ValueError, "threads must be 1 to %d, got %d", self->m->n_threads, k);
+        return NULL;
+    }
+    return PyLong_FromLong(kmodel_set_threads(self->m, k));
+}
+
+static PyObject *Model_get_threads(ModelObject *self, void *closure) {
+    (void)closure;
+    if (!self->m) Py_RETURN_NONE;
+    return PyLong_FromLong(kmodel_threads(self->m));
+}
+
+static PyObject *Model_get_n_threads(ModelObject *self, void *closure) {
+    (void)closure;
+    if (!self->m) Py_RETURN_NONE;
+    return PyLong_FromLong(self->m->n_threads);
+}
+
 static PyObject *Model_get_path(ModelObject *self, void *closure) {
     (void)closure;
     if (!self->m) Py_RETURN_NONE;
@@ -316,11 +339,15 @@ static PyMethodDef Model_methods[] = {
     {"n_past", (PyCFunction)Model_n_past, METH_VARARGS, "n_past(lane): positions filled"},
     {"slide", (PyCFunction)Model_slide, METH_VARARGS, "slide(lane, keep, drop): ReferenceModel.slide"},
     {"copy_lane", (PyCFunction)Model_copy_lane, METH_VARARGS, "copy_lane(dst, src_model, src_lane): copy a lane's window"},
+    {"set_threads", (PyCFunction)Model_set_threads, METH_VARARGS,
+     "set_threads(k): use k of the pool's threads from the next step on (same results)"},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef Model_getset[] = {
     {"path", (getter)Model_get_path, NULL, "the kernel path", NULL},
+    {"threads", (getter)Model_get_threads, NULL, "the threads a step uses", NULL},
+    {"n_threads", (getter)Model_get_n_threads, NULL, "the threads in the pool", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

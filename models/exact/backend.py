@@ -13,7 +13,9 @@ the fastest this CPU runs).
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -23,7 +25,8 @@ from lmzip.models.exact.reference import ReferenceModel
 from lmzip.models.exact.weights import ExactWeights
 
 KERNEL_ENV = "LMZIP_KERNEL"
-#: Threads per kernel (default 1: lmzip's parallelism is chunks in worker processes).
+#: Threads per kernel, fixed (unset: lmzip decides; cores not busy with another chunk
+#: help the running ones, see ``lmzip/_cores.py``). Never changes a bit.
 THREADS_ENV = "LMZIP_KERNEL_THREADS"
 PATHS = ("reference", "scalar", "avx2", "avxvnni", "avx512", "neon")
 
@@ -57,6 +60,13 @@ def available_paths() -> list[str]:
     return ["reference"] + (list(kernel.available_paths()) if kernel is not None else [])
 
 
+def fixed_kernel_threads() -> int | None:
+    """``$LMZIP_KERNEL_THREADS`` when it is set (a fixed thread count per kernel), else None."""
+    if not os.environ.get(THREADS_ENV, "").strip():
+        return None
+    return kernel_threads()
+
+
 def kernel_threads(requested: int | None = None) -> int:
     """Threads for one kernel: ``requested``, else ``$LMZIP_KERNEL_THREADS``, else 1."""
     if requested is not None:
@@ -81,23 +91,43 @@ def choose_path(requested: str | None = None) -> str:
 
 
 class ExactBackend:
-    """``n_lanes`` lanes over one loaded model on one kernel path."""
+    """``n_lanes`` lanes over one loaded model on one kernel path.
+
+    ``n_threads`` is the kernel's thread pool; ``threads``, when given, is called before
+    every step and says how many of them that step uses (clamped to 1..n_threads): the
+    caller's share of the cores at that moment; if it has an ``observe`` method, that is
+    told how long each kernel step took. None of this changes a bit of the logits.
+    """
 
     def __init__(self, weights: ExactWeights, window: Window, n_lanes: int = 1,
-                 path: str | None = None, n_threads: int | None = None) -> None:
+                 path: str | None = None, n_threads: int | None = None,
+                 threads: Callable[[], int] | None = None) -> None:
         self.weights = weights
         self.window = window
         self.n_lanes = n_lanes
         self.path = choose_path(path)
         self.bos = int(weights.gguf.meta.get("tokenizer.ggml.bos_token_id", 1))
         self.slides = np.zeros(n_lanes, dtype=np.int64)
+        self.n_threads = kernel_threads(n_threads)
+        self._share = threads
         if self.path == "reference":
             self._ref = ReferenceModel(weights, window.n_ctx)
             self._caches = [self._ref.new_cache() for _ in range(n_lanes)]
             self._kernel = None
         else:
             kernel = _compiled()
-            self._kernel = kernel.KernelModel(weights, window.n_ctx, n_lanes, self.path, kernel_threads(n_threads))
+            self._kernel = kernel.KernelModel(weights, window.n_ctx, n_lanes, self.path, self.n_threads)
+
+    @property
+    def threads(self) -> int:
+        """The kernel threads a step uses now (1 on the reference path)."""
+        return 1 if self._kernel is None else self._kernel.threads
+
+    def set_threads(self, k: int) -> None:
+        """Use ``k`` of the ``n_threads`` kernel threads (clamped) from the next step on."""
+        k = min(max(1, int(k)), self.n_threads)
+        if self._kernel is not None and k != self._kernel.threads:
+            self._kernel.set_threads(k)
 
     def n_past(self, lane: int) -> int:
         return self._caches[lane].n_past if self._kernel is None else int(self._kernel.n_past(lane))
@@ -128,7 +158,17 @@ class ExactBackend:
         if self._kernel is None:
             logits = self._ref.step(tokens, [self._caches[int(i)] for i in lanes])
         else:
-            logits = self._kernel.step(lanes, tokens)
+            if self._share is not None and self.n_threads > 1:
+                self.set_threads(self._share())
+                observe = getattr(self._share, "observe", None)
+                if observe is not None:  # a tuner that times the steps (lmzip._cores.ThreadTuner)
+                    start = time.perf_counter()
+                    logits = self._kernel.step(lanes, tokens)
+                    observe(time.perf_counter() - start)
+                else:
+                    logits = self._kernel.step(lanes, tokens)
+            else:
+                logits = self._kernel.step(lanes, tokens)
         return arith.logits_to_log2q(logits)
 
 

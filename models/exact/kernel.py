@@ -80,8 +80,9 @@ class KernelModel:
     ``step(lanes, tokens)`` feeds ``tokens[i]`` to lane ``lanes[i]`` (distinct lanes, any
     subset, any order) and returns float32 logits [B, V], bit for bit those of
     ``ReferenceModel.step``; ``slide``, ``reset`` and ``n_past`` act on one lane.
-    ``n_threads`` > 1 splits matrix rows and attention heads over threads (same bits).
-    The GIL is released during a step.
+    ``n_threads`` > 1 starts a pool that splits matrix rows and attention heads over
+    threads (same bits); ``set_threads(k)`` makes the next steps use only ``k`` of them
+    (the others sleep), again with the same bits. The GIL is released during a step.
     """
 
     def __init__(self, weights: ExactWeights, n_ctx: int, n_lanes: int = 1, path: str = "auto",
@@ -104,6 +105,15 @@ class KernelModel:
             _f32(cos), _f32(sin), _mat(weights.token_embd), _mat(weights.output), _f32(weights.output_norm),
             layers,
         )
+
+    @property
+    def threads(self) -> int:
+        """The threads a step uses now (1..n_threads)."""
+        return self._model.threads
+
+    def set_threads(self, k: int) -> None:
+        """Use ``k`` (1..n_threads) of the pool's threads from the next step on."""
+        self._model.set_threads(int(k))
 
     def reset(self, lane: int) -> None:
         """Empty a lane's window."""

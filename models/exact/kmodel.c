@@ -213,6 +213,8 @@ struct KPool {
     pthread_cond_t go, done;
     unsigned gen;
     int pending, stop;
+    int active; /* threads a run uses (1..n): kmodel_set_threads; never changes a result */
+    int nth;    /* the current run's thread count */
     kjob_fn fn;
     void *ctx;
 };
@@ -226,10 +228,12 @@ static void *pool_worker(void *arg) {
         while (p->gen == seen && !p->stop) pthread_cond_wait(&p->go, &p->mu);
         if (p->stop) break;
         seen = p->gen;
+        if (w->tid >= p->nth) continue; /* not in this run: back to sleep */
         kjob_fn fn = p->fn;
         void *ctx = p->ctx;
+        const int nth = p->nth;
         pthread_mutex_unlock(&p->mu);
-        fn(ctx, w->tid, p->n);
+        fn(ctx, w->tid, nth);
         pthread_mutex_lock(&p->mu);
         if (--p->pending == 0) pthread_cond_signal(&p->done);
     }
@@ -259,6 +263,7 @@ static KPool *pool_new(int n) {
     KPool *p = calloc(1, sizeof(KPool));
     if (!p) return NULL;
     p->n = n;
+    p->active = n;
     if (n == 1) return p; /* no threads at all */
     p->th = calloc((size_t)n, sizeof(pthread_t));
     p->args = calloc((size_t)n, sizeof(*p->args));
@@ -283,23 +288,36 @@ static KPool *pool_new(int n) {
     return p;
 }
 
+/* Runs fn(ctx, tid, nth) for tid 0..nth-1 (nth = the active count; tid 0 on the caller).
+ * Idle threads sleep on the condition variable, so an inactive thread costs nothing. */
 static void pool_run(KPool *p, kjob_fn fn, void *ctx) {
-    if (p->n == 1) {
+    const int nth = p->active;
+    if (nth <= 1) {
         fn(ctx, 0, 1);
         return;
     }
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->pending = p->n - 1;
+    p->nth = nth;
+    p->pending = nth - 1;
     p->gen++;
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
-    fn(ctx, 0, p->n);
+    fn(ctx, 0, nth);
     pthread_mutex_lock(&p->mu);
     while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
 }
+
+int kmodel_set_threads(KModel *m, int k) {
+    if (k < 1) k = 1;
+    if (k > m->pool->n) k = m->pool->n;
+    m->pool->active = k;
+    return k;
+}
+
+int kmodel_threads(const KModel *m) { return m->pool->active; }
 
 /* -- the model ------------------------------------------------------------------------ */
 

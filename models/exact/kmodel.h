@@ -74,6 +74,10 @@ int kmodel_copy_lane(KModel *dst, int dl, const KModel *src, int sl);
 int kmodel_slide(KModel *m, int lane, int keep, int drop, char *err, size_t errlen);
 /* Lanes and tokens must be valid (distinct lanes with room, tokens < V); logits [B][V]. */
 void kmodel_step(KModel *m, int B, const int *lanes, const int *tokens, float *logits);
+/* How many of the pool's n_threads threads the next steps use (clamped to 1..n_threads;
+ * the clamped value is returned). Not during a step. The results never depend on it. */
+int kmodel_set_threads(KModel *m, int k);
+int kmodel_threads(const KModel *m);
 
 /* A matrix product on a path, for tests: x [B][k] float -> y [B][n]. 0 or -1 (no memory). */
 int kmatmul_once(int path, int kind, int n, int k, const uint8_t *raw, int B, const float *x, float *y);
