@@ -28,7 +28,7 @@ def cpu() -> str:
             name = line.split(":", 1)[1].strip()
         if line.startswith(("flags", "Features")) and not flags:
             flags = set(line.split(":", 1)[1].split())
-    simd = [f for f in ("avx2", "avx512f", "avx512bw", "avx512vl", "asimd") if f in flags]
+    simd = [f for f in ("avx2", "avx_vnni", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "asimd") if f in flags]
     return f"{name} [{' '.join(simd) or 'no SIMD'}]"
 
 
