@@ -113,33 +113,42 @@ class ThreadTuner:
 
     Every ``period`` steps, ``probe`` steps run on the choice not in use; the medians of
     the latest ``probe`` steps of each choice decide the next period. It starts on the
-    share. A change of ``cap()`` forgets the timings (the machine changed).
+    share. While one thread keeps winning, the probes of the share come half as often
+    each time (down to one per ``16 * period`` steps), so a busy machine loses little to
+    them. A change of ``cap()`` forgets the timings (the machine changed).
     """
 
     def __init__(self, cap: Callable[[], int], period: int = 96, probe: int = 4) -> None:
         self.cap = cap
-        self.period, self.probe = max(2 * probe, period), max(1, probe)
+        self.base = self.period = max(2 * probe, period)
+        self.probe = max(1, probe)
+        self._phase = 0
         self.many = True  # the share is faster, as far as we know
         self._last_cap = 0
         self._n = 0
         self._arm: bool | None = None
         self._times: dict[bool, deque] = {True: deque(maxlen=self.probe), False: deque(maxlen=self.probe)}
+        self.counts: dict[int, int] = {}  # steps run at each thread count (for benchmarks)
 
     def __call__(self) -> int:
         cap = max(1, int(self.cap()))
         if cap != self._last_cap:
             self._last_cap = cap
             self._n = 0
+            self.period = self.base
             for d in self._times.values():
                 d.clear()
         if cap == 1:
             self._arm = None
-            return 1
-        phase = self._n % self.period
-        self._n += 1
-        # The probe runs just after a period begins, on the other choice.
-        self._arm = self.many if phase >= self.probe else not self.many
-        return cap if self._arm else 1
+            k = 1
+        else:
+            phase = self._phase = self._n % self.period
+            self._n += 1
+            # The probe runs just after a period begins, on the other choice.
+            self._arm = self.many if phase >= self.probe else not self.many
+            k = cap if self._arm else 1
+        self.counts[k] = self.counts.get(k, 0) + 1
+        return k
 
     def observe(self, seconds: float) -> None:
         if self._arm is None:
@@ -149,4 +158,7 @@ class ThreadTuner:
         if len(one) == self.probe and len(many) == self.probe:
             # more threads only while clearly faster: at a tie one thread leaves a core free
             self.many = statistics.median(many) < 0.95 * statistics.median(one)
+            if self._phase == self.probe - 1:  # a probe window just ended
+                self.period = self.base if self.many else min(16 * self.base, 2 * self.period)
+                self._n = self.probe
 

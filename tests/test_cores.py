@@ -92,10 +92,13 @@ def test_tuner_keeps_the_share_when_it_is_faster():
 
 def test_tuner_drops_to_one_thread_when_the_share_is_slower_and_comes_back():
     tuner = ThreadTuner(lambda: 2, period=20, probe=2)
-    # steps 0-99: a busy machine, two threads are slower; then a quiet one
-    used = _drive(tuner, lambda k, t: (1.5 if k == 2 else 1.0) if t < 100 else 1.0 / k, 200)
-    assert used[40:100].count(2) == 6  # the probes only
-    assert used[140:].count(1) == 6
+    # steps 0-499: a busy machine, two threads are slower; then a quiet one
+    used = _drive(tuner, lambda k, t: (1.5 if k == 2 else 1.0) if t < 500 else 1.0 / k, 1200)
+    probes = [i for i in range(4, 500) if used[i] == 2]
+    gaps = [b - a for a, b in zip(probes[::2], probes[2::2])]
+    assert gaps == sorted(gaps) and gaps[-1] >= 8 * 20  # the probes of the share back off
+    assert len(probes) <= 16  # 3% of the busy steps
+    assert used[-300:].count(1) == 2 * 15  # back on the share, probing one thread every 20
 
 
 def test_tuner_follows_the_cap():
