@@ -2,6 +2,7 @@
 #include "kmodel.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,23 @@ void qmat_free(QMat *m) {
 
 /* -- thread pool ---------------------------------------------------------------------- */
 
+/* A run is ~150 parallel regions per step (each layer's products and attention), a few
+ * microseconds apart: waking a thread through a condition variable for each costs more
+ * than the region (measured: two threads 3x slower than one at B=1). So a thread spins
+ * on the run ticket for a bounded while (POOL_SPIN pauses, ~0.1-0.5 ms) before it
+ * sleeps, and the caller likewise on the pending count: between the regions of a step
+ * nobody sleeps, between steps (Python's ensemble and coder run) everybody does. An
+ * inactive pool (active 1) never wakes its threads at all. */
+#define POOL_SPIN 20000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 struct KPool {
     int n;
     pthread_t *th;
@@ -211,10 +229,12 @@ struct KPool {
     } *args;
     pthread_mutex_t mu;
     pthread_cond_t go, done;
-    unsigned gen;
-    int pending, stop;
+    atomic_uint ticket;   /* a run: (sequence << 9) | its thread count, written after fn, ctx */
+    atomic_int pending;   /* helper threads still in the current run */
+    atomic_int sleepers;  /* helpers asleep on `go` (or about to be) */
+    atomic_int waiting;   /* the caller asleep on `done` (or about to be) */
+    atomic_int stop;
     int active; /* threads a run uses (1..n): kmodel_set_threads; never changes a result */
-    int nth;    /* the current run's thread count */
     kjob_fn fn;
     void *ctx;
 };
@@ -223,21 +243,32 @@ static void *pool_worker(void *arg) {
     struct KWorker *w = arg;
     KPool *p = w->pool;
     unsigned seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->gen == seen && !p->stop) pthread_cond_wait(&p->go, &p->mu);
-        if (p->stop) break;
-        seen = p->gen;
-        if (w->tid >= p->nth) continue; /* not in this run: back to sleep */
-        kjob_fn fn = p->fn;
-        void *ctx = p->ctx;
-        const int nth = p->nth;
-        pthread_mutex_unlock(&p->mu);
-        fn(ctx, w->tid, nth);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0) pthread_cond_signal(&p->done);
+        for (int i = 0; i < POOL_SPIN && atomic_load(&p->ticket) == seen && !atomic_load(&p->stop); i++) cpu_relax();
+        if (atomic_load(&p->ticket) == seen && !atomic_load(&p->stop)) {
+            /* sleepers goes up before the ticket is read again: a caller that issues one
+             * after this read sees a sleeper and broadcasts (under the mutex: not before
+             * the wait) */
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (atomic_load(&p->ticket) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->go, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->stop)) break;
+        /* The run and its thread count in one load. A helper in it is awaited, so fn and
+         * ctx stay as they are until it is done; one not in it reads nothing else (and may
+         * skip runs it is not in, never one it is in: that run could not have ended). */
+        seen = atomic_load(&p->ticket);
+        const int nth = (int)(seen & 511u);
+        if (w->tid >= nth) continue;
+        p->fn(p->ctx, w->tid, nth);
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->waiting)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -245,7 +276,7 @@ static void pool_free(KPool *p) {
     if (!p) return;
     if (p->th) {
         pthread_mutex_lock(&p->mu);
-        p->stop = 1;
+        atomic_store(&p->stop, 1);
         pthread_cond_broadcast(&p->go);
         pthread_mutex_unlock(&p->mu);
         for (int i = 1; i < p->n; i++)
@@ -264,6 +295,11 @@ static KPool *pool_new(int n) {
     if (!p) return NULL;
     p->n = n;
     p->active = n;
+    atomic_init(&p->ticket, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->waiting, 0);
+    atomic_init(&p->stop, 0);
     if (n == 1) return p; /* no threads at all */
     p->th = calloc((size_t)n, sizeof(pthread_t));
     p->args = calloc((size_t)n, sizeof(*p->args));
@@ -288,26 +324,32 @@ static KPool *pool_new(int n) {
     return p;
 }
 
-/* Runs fn(ctx, tid, nth) for tid 0..nth-1 (nth = the active count; tid 0 on the caller).
- * Idle threads sleep on the condition variable, so an inactive thread costs nothing. */
+/* Runs fn(ctx, tid, nth) for tid 0..nth-1 (nth = the active count; tid 0 on the caller). */
 static void pool_run(KPool *p, kjob_fn fn, void *ctx) {
     const int nth = p->active;
     if (nth <= 1) {
         fn(ctx, 0, 1);
         return;
     }
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
-    p->nth = nth;
-    p->pending = nth - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store(&p->pending, nth - 1); /* the run's helpers count down */
+    const unsigned next = ((atomic_load(&p->ticket) >> 9) + 1u) << 9;
+    atomic_store(&p->ticket, next | (unsigned)nth); /* publishes fn and ctx */
+    if (atomic_load(&p->sleepers)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->go);
+        pthread_mutex_unlock(&p->mu);
+    }
     fn(ctx, 0, nth);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0) pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < POOL_SPIN && atomic_load(&p->pending) > 0; i++) cpu_relax();
+    if (atomic_load(&p->pending) > 0) {
+        pthread_mutex_lock(&p->mu);
+        atomic_store(&p->waiting, 1);
+        while (atomic_load(&p->pending) > 0) pthread_cond_wait(&p->done, &p->mu);
+        atomic_store(&p->waiting, 0);
+        pthread_mutex_unlock(&p->mu);
+    }
 }
 
 int kmodel_set_threads(KModel *m, int k) {
