@@ -474,31 +474,27 @@ class ChunkRunner:
     # -- public ---------------------------------------------------------------------
     def encode(self, chunks: Iterable[bytes], config: CodingConfig, on_bytes=None) -> Iterator[ChunkResult]:
         """Encode chunks, yielding results in input order."""
-        if self.workers == 1 or not config.uses_llm:
-            for raw in chunks:
-                yield _encode(raw, config, self._runtime_factory, on_bytes)
-            return
-        chunks, single = _peek_single(chunks)
-        if single:
-            with self._all_cores_here():
-                result = _encode(next(chunks), config, self._runtime_factory, on_bytes)
-            yield result
-            return
-        yield from self._ordered("encode", chunks, lambda raw: (raw, config), on_bytes)
+        yield from self._run("encode", _encode, chunks, config, on_bytes)
 
     def decode(self, jobs: Iterable[tuple], config: CodingConfig, on_bytes=None) -> Iterator[bytes]:
         """Decode (index, method, payload, raw_size, raw_xxh64) jobs, in input order."""
+        yield from self._run("decode", _decode, jobs, config, on_bytes)
+
+    def _run(self, kind: str, job: Callable[..., Any], items: Iterable[Any], config: CodingConfig,
+             on_bytes) -> Iterator[Any]:
+        """``job`` over ``items``: here with -T 1 or without the LLM, here on all the cores for
+        a single item, else on the worker processes."""
         if self.workers == 1 or not config.uses_llm:
-            for job in jobs:
-                yield _decode(job, config, self._runtime_factory, on_bytes)
+            for item in items:
+                yield job(item, config, self._runtime_factory, on_bytes)
             return
-        jobs, single = _peek_single(jobs)
+        items, single = _peek_single(items)
         if single:
             with self._all_cores_here():
-                raw = _decode(next(jobs), config, self._runtime_factory, on_bytes)
-            yield raw
+                value = job(next(items), config, self._runtime_factory, on_bytes)
+            yield value
             return
-        yield from self._ordered("decode", jobs, lambda job: (job, config), on_bytes)
+        yield from self._ordered(kind, items, lambda item: (item, config), on_bytes)
 
     @contextlib.contextmanager
     def _all_cores_here(self) -> Iterator[None]:

@@ -350,7 +350,7 @@ def _torch_backend_class():
     class TorchAsExact(TorchBackend):
         """ExactBackend's constructor signature, TorchBackend's computation (torch on the CPU)."""
 
-        def __init__(self, weights, window, n_lanes=1, path=None, n_threads=None):
+        def __init__(self, weights, window, n_lanes=1, path=None, n_threads=None, threads=None):
             super().__init__(weights, window, n_lanes, device="cpu")
 
     return TorchAsExact
