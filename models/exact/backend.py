@@ -158,17 +158,15 @@ class ExactBackend:
         if self._kernel is None:
             logits = self._ref.step(tokens, [self._caches[int(i)] for i in lanes])
         else:
+            observe = None
             if self._share is not None and self.n_threads > 1:
                 self.set_threads(self._share())
+                # a tuner that times the steps (lmzip._cores.ThreadTuner)
                 observe = getattr(self._share, "observe", None)
-                if observe is not None:  # a tuner that times the steps (lmzip._cores.ThreadTuner)
-                    start = time.perf_counter()
-                    logits = self._kernel.step(lanes, tokens)
-                    observe(time.perf_counter() - start)
-                else:
-                    logits = self._kernel.step(lanes, tokens)
-            else:
-                logits = self._kernel.step(lanes, tokens)
+            start = time.perf_counter()
+            logits = self._kernel.step(lanes, tokens)
+            if observe is not None:
+                observe(time.perf_counter() - start)
         return arith.logits_to_log2q(logits)
 
 
